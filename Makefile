@@ -1,0 +1,98 @@
+# smimegw build. `make` builds build/smimegw; `make check` installs what is
+# missing, then runs the unit and integration tests; `make demo` runs the
+# end-to-end demonstration. See README.md.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILDDIR ?= build
+CC ?= cc
+PKGS := libmicrohttpd jansson ldap openssl
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARNINGS) $(CFLAGS) \
+	-Isrc $(PKG_CFLAGS) -pthread -MMD -MP
+LDLIBS := $(PKG_LIBS) -pthread
+
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+MODULES := util mime smime certs store jmap http
+module_srcs = $(sort $(wildcard src/$(1)/*.c))
+module_objs = $(patsubst src/%.c,$(BUILDDIR)/obj/%.o,$(call module_srcs,$(1)))
+
+TOP_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJS := $(foreach m,$(MODULES),$(call module_objs,$(m))) \
+	$(patsubst src/%.c,$(BUILDDIR)/obj/%.o,$(TOP_SRCS))
+MAIN_OBJ := $(BUILDDIR)/obj/main.o
+
+# Unit suites link only the modules they test, so that a module can be built
+# and tested alone (mime/, smime/, certs/ and store/ depend on util/ only).
+check_util_MODULES := util
+check_mime_MODULES := mime util
+check_smime_MODULES := smime util
+check_certs_MODULES := certs util
+check_store_MODULES := store util
+UNIT_SRCS := $(sort $(wildcard tests/unit/check_*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILDDIR)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all check check-unit check-integration check-sanitize demo deps \
+	clean install bench format
+all: $(BUILDDIR)/smimegw
+
+$(BUILDDIR)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILDDIR)/libsmimegw.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILDDIR)/smimegw: $(MAIN_OBJ) $(BUILDDIR)/libsmimegw.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+.SECONDEXPANSION:
+$(BUILDDIR)/tests/check_%: tests/unit/check_%.c $$(if $$(check_%_MODULES),$$(foreach m,$$(check_%_MODULES),$$(call module_objs,$$(m))),$(BUILDDIR)/libsmimegw.a)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+deps:
+	./scripts/install-deps.sh
+
+check: deps
+	$(MAKE) all unit-bins
+	./tests/run.sh $(BUILDDIR)
+
+unit-bins: $(UNIT_BINS)
+
+check-unit: $(BUILDDIR)/smimegw $(UNIT_BINS)
+	./tests/run.sh --unit-only $(BUILDDIR)
+
+check-sanitize: deps
+	$(MAKE) BUILDDIR=build-sanitize SANITIZE=1 CC=clang all unit-bins
+	./tests/run.sh build-sanitize
+
+demo: deps
+	$(MAKE) all
+	./scripts/demo.sh $(BUILDDIR)
+
+install: $(BUILDDIR)/smimegw
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/smimegw
+	install -m 755 $(BUILDDIR)/smimegw $(DESTDIR)$(PREFIX)/bin/smimegw
+	install -m 644 schemas/config.schema.json $(DESTDIR)$(PREFIX)/share/smimegw/
+
+format:
+	clang-format -i $$(find src tests -name '*.[ch]')
+
+clean:
+	rm -rf build build-sanitize
+
+-include $(shell find $(BUILDDIR) -name '*.d' 2>/dev/null)

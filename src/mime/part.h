@@ -1,0 +1,64 @@
+/* A MIME body part tree and its rendering into a 7-bit-safe entity (RFC 2045,
+ * RFC 2046, RFC 2183): every leaf gets quoted-printable or base64 chosen from
+ * its content (binary content is always base64), encoded lines are at most 76
+ * characters, all line ends are CRLF and no signed line ends in white space.
+ * The rendered entity is what smime/ signs or encrypts, byte for byte. */
+#ifndef SMIMEGW_MIME_PART_H
+#define SMIMEGW_MIME_PART_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/strbuf.h"
+
+struct mime_param {
+	char *name;
+	char *value;
+};
+
+struct mime_part {
+	char *type;		/* "text/plain", "multipart/mixed"; lower case */
+	char *charset;		/* text leaves: NULL means "utf-8" */
+	char *disposition;	/* "attachment", "inline" or NULL */
+	char *filename;		/* UTF-8 file name or NULL; RFC 2231 when needed */
+	char *cid;		/* Content-ID without angle brackets, or NULL */
+	char *language;		/* Content-Language value, or NULL */
+	char *location;		/* Content-Location value, or NULL */
+	struct mime_param *extra_headers;	/* other fields: name + raw value */
+	size_t extra_header_count;
+
+	/* Leaf content, decoded. For text/ types with charset utf-8 line ends
+	 * are normalised to CRLF when rendered. */
+	unsigned char *body;
+	size_t body_len;
+
+	struct mime_part *children;	/* multipart only */
+	size_t child_count;
+};
+
+/* Returns a zeroed part with an allocated copy of type. */
+struct mime_part *mime_part_new(const char *type);
+/* Appends a new zeroed child with the given type and returns it; the pointer
+ * stays valid until the next append to the same parent. */
+struct mime_part *mime_part_add_child(struct mime_part *parent, const char *type);
+/* Takes a copy of body. */
+void mime_part_set_body(struct mime_part *part, const void *body, size_t len);
+/* Frees what part owns and part itself; NULL is ignored. */
+void mime_part_free(struct mime_part *part);
+/* Frees what part owns but not part (for parts embedded in an array). */
+void mime_part_clear(struct mime_part *part);
+
+/* Renders part as an entity: its Content-* header fields, an empty line, and
+ * the encoded body (multipart bodies with fresh random boundaries that do not
+ * occur in the content). Appends to out and returns 0, or -1 with *error_r an
+ * allocated message (invalid type, charset or header value). */
+int mime_part_render(const struct mime_part *part, struct strbuf *out,
+    char **error_r);
+
+/* Encoders used by the renderer, exposed for tests. Both append CRLF line
+ * ends and keep lines at most 76 characters. mime_encode_qp treats input as
+ * text with CRLF line ends and encodes trailing white space. */
+void mime_encode_base64(const unsigned char *data, size_t len, struct strbuf *out);
+void mime_encode_qp(const unsigned char *data, size_t len, struct strbuf *out);
+
+#endif

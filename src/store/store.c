@@ -1,0 +1,761 @@
+/* On-disk store of blobs, Email records and Email state per account; every
+ * write goes through fs_write_atomic so a crash leaves old or new files only. */
+#include "store/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+#include "util/xmalloc.h"
+
+#define STORE_ID_MAX_LEN 255
+#define STORE_TYPE_MAX_LEN 255
+#define STORE_EMAIL_MAX_SIZE ((size_t)16 * 1024 * 1024)
+#define STORE_STATE_MAX_SIZE 64
+#define STORE_DEFAULT_TYPE "application/octet-stream"
+/* fs_write_atomic names its temporary files "<final name>.tmp.XXXXXX". Valid
+ * ids contain no '.', so no final name contains this marker. */
+#define STORE_TMP_MARKER ".tmp."
+
+struct store {
+	char *root;
+	int lock_fd;
+	/* Serializes the read-modify-write of state files. */
+	pthread_mutex_t state_lock;
+};
+
+bool
+store_id_valid(const char *id)
+{
+	size_t len = 0;
+
+	if (id == NULL)
+		return false;
+	for (const char *p = id; *p != '\0'; p++, len++) {
+		char c = *p;
+		bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '-';
+
+		if (!ok || len >= STORE_ID_MAX_LEN)
+			return false;
+	}
+	return len > 0;
+}
+
+/* Returns a message for an invalid id; the id is quoted with non-printable
+ * bytes escaped and cut after 64 bytes, so it is safe to log. */
+static char *
+store_id_error(const char *what, const char *id)
+{
+	struct strbuf quoted = STRBUF_INIT;
+	size_t i;
+
+	if (id == NULL)
+		return xasprintf("missing %s", what);
+	for (i = 0; id[i] != '\0' && i < 64; i++) {
+		unsigned char c = (unsigned char)id[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			strbuf_printf(&quoted, "\\x%02x", c);
+		else
+			strbuf_appendc(&quoted, (char)c);
+	}
+	if (id[i] != '\0')
+		strbuf_appends(&quoted, "...");
+
+	char *msg = xasprintf("invalid %s \"%s\": expected 1 to %d characters "
+	    "of A-Z, a-z, 0-9, '_' or '-'", what, strbuf_str(&quoted),
+	    STORE_ID_MAX_LEN);
+	strbuf_free(&quoted);
+	return msg;
+}
+
+static int
+store_check_ids(const char *account_id, const char *item, const char *item_id,
+    char **error_r)
+{
+	if (!store_id_valid(account_id)) {
+		*error_r = store_id_error("account id", account_id);
+		return -1;
+	}
+	if (item != NULL && !store_id_valid(item_id)) {
+		*error_r = store_id_error(item, item_id);
+		return -1;
+	}
+	return 0;
+}
+
+static char *
+store_account_dir(const struct store *store, const char *account_id)
+{
+	return xasprintf("%s/accounts/%s", store->root, account_id);
+}
+
+static void
+store_hex(const unsigned char *bytes, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[bytes[i] >> 4];
+		out[2 * i + 1] = digits[bytes[i] & 0x0f];
+	}
+	out[2 * len] = '\0';
+}
+
+/* Reads path like fs_read_file, but tells a missing file (STORE_NOT_FOUND,
+ * no message) from other failures. errno of the failed open is lost inside
+ * fs_read_file, so a missing file is confirmed with stat afterwards; a file
+ * removed between the two calls is then also reported as not found. */
+static enum store_status
+store_read(const char *path, size_t max_size, char **data_r, size_t *len_r,
+    char **error_r)
+{
+	struct stat st;
+	char *error = NULL;
+
+	if (fs_read_file(path, max_size, data_r, len_r, &error) == 0)
+		return STORE_OK;
+	if (stat(path, &st) < 0 && errno == ENOENT) {
+		free(error);
+		return STORE_NOT_FOUND;
+	}
+	*error_r = error;
+	return STORE_ERROR;
+}
+
+static int
+store_fsync_dir(const char *dir, char **error_r)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) < 0) {
+		*error_r = xasprintf("fsync(%s) failed: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Removes the temporary files that an interrupted fs_write_atomic left in
+ * dir; when subdirs is set, also returns in *subdirs_r the names of the
+ * subdirectories whose name is a valid id. A missing dir is empty. */
+static int
+store_clean_dir(const char *dir, char ***subdirs_r, size_t *count_r,
+    char **error_r)
+{
+	DIR *d = opendir(dir);
+	struct dirent *entry;
+	int ret = 0;
+
+	if (d == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		*error_r = xasprintf("opendir(%s) failed: %s", dir, strerror(errno));
+		return -1;
+	}
+	while (errno = 0, (entry = readdir(d)) != NULL) {
+		char *path = xasprintf("%s/%s", dir, entry->d_name);
+		struct stat st;
+
+		if (lstat(path, &st) < 0) {
+			/* Removed since readdir: nothing to clean. */
+			free(path);
+			continue;
+		}
+		if (S_ISREG(st.st_mode) &&
+		    strstr(entry->d_name, STORE_TMP_MARKER) != NULL &&
+		    unlink(path) < 0 && errno != ENOENT) {
+			*error_r = xasprintf("removing the temporary file %s failed: "
+			    "%s", path, strerror(errno));
+			free(path);
+			ret = -1;
+			break;
+		}
+		if (subdirs_r != NULL && S_ISDIR(st.st_mode) &&
+		    store_id_valid(entry->d_name)) {
+			*subdirs_r = xreallocarray(*subdirs_r, *count_r + 1,
+			    sizeof(**subdirs_r));
+			(*subdirs_r)[(*count_r)++] = xstrdup(entry->d_name);
+		}
+		free(path);
+	}
+	if (ret == 0 && errno != 0) {
+		*error_r = xasprintf("readdir(%s) failed: %s", dir, strerror(errno));
+		ret = -1;
+	}
+	closedir(d);
+	return ret;
+}
+
+/* Removes temporary files in the root, in accounts/, in each account folder
+ * and in its blobs/ and emails/ folders. */
+static int
+store_clean_tmp(const char *root, char **error_r)
+{
+	char *accounts = xasprintf("%s/accounts", root);
+	char **ids = NULL;
+	size_t count = 0;
+	int ret = 0;
+
+	if (store_clean_dir(root, NULL, NULL, error_r) < 0 ||
+	    store_clean_dir(accounts, &ids, &count, error_r) < 0)
+		ret = -1;
+	for (size_t i = 0; ret == 0 && i < count; i++) {
+		static const char *const subdirs[] = { "", "/blobs", "/emails" };
+
+		for (size_t j = 0; ret == 0 && j < 3; j++) {
+			char *dir = xasprintf("%s/%s%s", accounts, ids[i], subdirs[j]);
+
+			ret = store_clean_dir(dir, NULL, NULL, error_r);
+			free(dir);
+		}
+	}
+	store_ids_free(ids, count);
+	free(accounts);
+	return ret;
+}
+
+/* Takes a write lock on <root>/lock, held until store_close. */
+static int
+store_lock_root(const char *root, int *fd_r, char **error_r)
+{
+	char *path = xasprintf("%s/lock", root);
+	struct flock lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		*error_r = xasprintf("open(%s) failed: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	if (fcntl(fd, F_SETLK, &lock) < 0) {
+		int err = errno;
+
+		if ((err == EACCES || err == EAGAIN) &&
+		    fcntl(fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK)
+			*error_r = xasprintf("store %s is in use by process %ld (lock "
+			    "on %s)", root, (long)lock.l_pid, path);
+		else
+			*error_r = xasprintf("locking %s failed: %s", path,
+			    strerror(err));
+		close(fd);
+		free(path);
+		return -1;
+	}
+	free(path);
+	*fd_r = fd;
+	return 0;
+}
+
+/* Creates and removes a file in root: a real write, because access() tells
+ * what the permission bits allow, not whether a write succeeds. */
+static int
+store_check_writable(const char *root, char **error_r)
+{
+	char *probe = xasprintf("%s/writable" STORE_TMP_MARKER "XXXXXX", root);
+	int fd = mkstemp(probe);
+
+	if (fd < 0) {
+		*error_r = xasprintf("store %s is not writable: creating %s failed: "
+		    "%s", root, probe, strerror(errno));
+		free(probe);
+		return -1;
+	}
+	close(fd);
+	unlink(probe);
+	free(probe);
+	return 0;
+}
+
+int
+store_open(const char *path, struct store **store_r, char **error_r)
+{
+	struct store *store;
+	char *accounts;
+	int lock_fd;
+
+	if (path == NULL || *path == '\0') {
+		*error_r = xstrdup("missing store path");
+		return -1;
+	}
+	accounts = xasprintf("%s/accounts", path);
+	if (fs_mkdirs(accounts, 0700, error_r) < 0) {
+		free(accounts);
+		return -1;
+	}
+	free(accounts);
+	if (store_lock_root(path, &lock_fd, error_r) < 0)
+		return -1;
+	if (store_clean_tmp(path, error_r) < 0 ||
+	    store_check_writable(path, error_r) < 0) {
+		close(lock_fd);
+		return -1;
+	}
+
+	store = xcalloc(1, sizeof(*store));
+	store->root = xstrdup(path);
+	store->lock_fd = lock_fd;
+	pthread_mutex_init(&store->state_lock, NULL);
+	*store_r = store;
+	return 0;
+}
+
+void
+store_close(struct store *store)
+{
+	if (store == NULL)
+		return;
+	pthread_mutex_destroy(&store->state_lock);
+	close(store->lock_fd);
+	free(store->root);
+	free(store);
+}
+
+static bool
+store_type_valid(const char *type, size_t len)
+{
+	if (len == 0 || len > STORE_TYPE_MAX_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)type[i];
+
+		if (c < 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+int
+store_blob_put(struct store *store, const char *account_id, const void *data,
+    size_t len, const char *type, char **blob_id_r, char **error_r)
+{
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int digest_len = 0;
+	char blob_id[1 + 2 * EVP_MAX_MD_SIZE + 1];
+	char *dir = NULL, *path = NULL, *type_path = NULL;
+	int ret = -1;
+
+	if (store_check_ids(account_id, NULL, NULL, error_r) < 0)
+		return -1;
+	if (type == NULL)
+		type = STORE_DEFAULT_TYPE;
+	if (!store_type_valid(type, strlen(type))) {
+		*error_r = xasprintf("invalid media type for a blob of account %s: "
+		    "expected 1 to %d bytes without control characters",
+		    account_id, STORE_TYPE_MAX_LEN);
+		return -1;
+	}
+	if (EVP_Digest(data, len, digest, &digest_len, EVP_sha256(), NULL) != 1) {
+		*error_r = xstrdup("computing the SHA-256 of a blob failed");
+		return -1;
+	}
+	blob_id[0] = 'G';
+	store_hex(digest, digest_len, blob_id + 1);
+
+	dir = xasprintf("%s/accounts/%s/blobs", store->root, account_id);
+	path = xasprintf("%s/%s", dir, blob_id);
+	type_path = xasprintf("%s.type", path);
+	if (fs_mkdirs(dir, 0700, error_r) < 0)
+		goto out;
+	/* The type goes first: a crash between the two writes then leaves an
+	 * unused type file instead of a blob with a missing type. */
+	if (fs_write_atomic(type_path, type, strlen(type), 0600, error_r) < 0 ||
+	    fs_write_atomic(path, data, len, 0600, error_r) < 0)
+		goto out;
+	*blob_id_r = xstrdup(blob_id);
+	ret = 0;
+out:
+	free(type_path);
+	free(path);
+	free(dir);
+	return ret;
+}
+
+static enum store_status
+store_blob_read_type(const char *type_path, char **type_r, char **error_r)
+{
+	enum store_status status;
+	char *type = NULL;
+	size_t len = 0;
+
+	status = store_read(type_path, STORE_TYPE_MAX_LEN, &type, &len, error_r);
+	if (status == STORE_NOT_FOUND) {
+		*type_r = xstrdup(STORE_DEFAULT_TYPE);
+		return STORE_OK;
+	}
+	if (status != STORE_OK)
+		return status;
+	if (!store_type_valid(type, len) || strlen(type) != len) {
+		*error_r = xasprintf("%s does not contain a valid media type",
+		    type_path);
+		free(type);
+		return STORE_ERROR;
+	}
+	*type_r = type;
+	return STORE_OK;
+}
+
+enum store_status
+store_blob_get(struct store *store, const char *account_id,
+    const char *blob_id, char **data_r, size_t *len_r, char **type_r,
+    char **error_r)
+{
+	enum store_status status;
+	char *path, *type_path;
+	char *data = NULL;
+	size_t len = 0;
+
+	if (!store_id_valid(account_id) || !store_id_valid(blob_id))
+		return STORE_NOT_FOUND;
+	path = xasprintf("%s/accounts/%s/blobs/%s", store->root, account_id,
+	    blob_id);
+	type_path = xasprintf("%s.type", path);
+
+	status = store_read(path, SIZE_MAX - 1, &data, &len, error_r);
+	if (status == STORE_OK) {
+		status = store_blob_read_type(type_path, type_r, error_r);
+		if (status == STORE_OK) {
+			*data_r = data;
+			*len_r = len;
+		} else {
+			free(data);
+		}
+	}
+	free(type_path);
+	free(path);
+	return status;
+}
+
+enum store_status
+store_blob_size(struct store *store, const char *account_id,
+    const char *blob_id, size_t *size_r)
+{
+	struct stat st;
+	char *path;
+	int ret;
+
+	if (!store_id_valid(account_id) || !store_id_valid(blob_id))
+		return STORE_NOT_FOUND;
+	path = xasprintf("%s/accounts/%s/blobs/%s", store->root, account_id,
+	    blob_id);
+	ret = stat(path, &st);
+	free(path);
+	if (ret < 0)
+		return errno == ENOENT ? STORE_NOT_FOUND : STORE_ERROR;
+	if (!S_ISREG(st.st_mode))
+		return STORE_ERROR;
+	*size_r = (size_t)st.st_size;
+	return STORE_OK;
+}
+
+static char *
+store_email_path(const struct store *store, const char *account_id,
+    const char *email_id)
+{
+	return xasprintf("%s/accounts/%s/emails/%s.json", store->root,
+	    account_id, email_id);
+}
+
+int
+store_email_put(struct store *store, const char *account_id,
+    const char *email_id, json_t *record, char **error_r)
+{
+	char *dir, *path, *text;
+	size_t len;
+	int ret = -1;
+
+	if (store_check_ids(account_id, "email id", email_id, error_r) < 0)
+		return -1;
+	if (!json_is_object(record)) {
+		*error_r = xasprintf("record of email %s is not a JSON object",
+		    email_id);
+		return -1;
+	}
+	text = json_dumps(record, JSON_COMPACT);
+	if (text == NULL) {
+		*error_r = xasprintf("serializing the record of email %s failed",
+		    email_id);
+		return -1;
+	}
+	len = strlen(text);
+	if (len > STORE_EMAIL_MAX_SIZE) {
+		*error_r = xasprintf("record of email %s is %zu bytes, more than "
+		    "the maximum of %zu", email_id, len, STORE_EMAIL_MAX_SIZE);
+		free(text);
+		return -1;
+	}
+
+	dir = xasprintf("%s/accounts/%s/emails", store->root, account_id);
+	path = store_email_path(store, account_id, email_id);
+	if (fs_mkdirs(dir, 0700, error_r) == 0 &&
+	    fs_write_atomic(path, text, len, 0600, error_r) == 0)
+		ret = 0;
+	free(path);
+	free(dir);
+	free(text);
+	return ret;
+}
+
+enum store_status
+store_email_get(struct store *store, const char *account_id,
+    const char *email_id, json_t **record_r, char **error_r)
+{
+	enum store_status status;
+	json_error_t jerr;
+	json_t *record;
+	char *path, *text = NULL;
+	size_t len = 0;
+
+	if (!store_id_valid(account_id) || !store_id_valid(email_id))
+		return STORE_NOT_FOUND;
+	path = store_email_path(store, account_id, email_id);
+	status = store_read(path, STORE_EMAIL_MAX_SIZE, &text, &len, error_r);
+	if (status != STORE_OK)
+		goto out;
+
+	record = json_loadb(text, len, 0, &jerr);
+	if (record == NULL) {
+		*error_r = xasprintf("parsing %s failed: line %d: %s", path,
+		    jerr.line, jerr.text);
+		status = STORE_ERROR;
+		goto out;
+	}
+	if (!json_is_object(record)) {
+		*error_r = xasprintf("%s does not contain a JSON object", path);
+		json_decref(record);
+		status = STORE_ERROR;
+		goto out;
+	}
+	*record_r = record;
+out:
+	free(text);
+	free(path);
+	return status;
+}
+
+enum store_status
+store_email_delete(struct store *store, const char *account_id,
+    const char *email_id, char **error_r)
+{
+	enum store_status status = STORE_OK;
+	char *dir, *path;
+
+	if (!store_id_valid(account_id) || !store_id_valid(email_id))
+		return STORE_NOT_FOUND;
+	dir = xasprintf("%s/accounts/%s/emails", store->root, account_id);
+	path = store_email_path(store, account_id, email_id);
+	if (unlink(path) < 0) {
+		if (errno == ENOENT) {
+			status = STORE_NOT_FOUND;
+		} else {
+			*error_r = xasprintf("unlink(%s) failed: %s", path,
+			    strerror(errno));
+			status = STORE_ERROR;
+		}
+	} else if (store_fsync_dir(dir, error_r) < 0) {
+		status = STORE_ERROR;
+	}
+	free(path);
+	free(dir);
+	return status;
+}
+
+static int
+store_compare_ids(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Returns the email id of a directory entry "<id>.json", or NULL. */
+static char *
+store_email_entry_id(const char *name)
+{
+	size_t len = strlen(name);
+	size_t suffix_len = strlen(".json");
+	char *id;
+
+	if (len <= suffix_len || strcmp(name + len - suffix_len, ".json") != 0)
+		return NULL;
+	id = xstrndup(name, len - suffix_len);
+	if (!store_id_valid(id)) {
+		free(id);
+		return NULL;
+	}
+	return id;
+}
+
+int
+store_email_list(struct store *store, const char *account_id, char ***ids_r,
+    size_t *count_r, char **error_r)
+{
+	struct dirent *entry;
+	char **ids = NULL;
+	size_t count = 0;
+	char *dir;
+	DIR *d;
+
+	if (store_check_ids(account_id, NULL, NULL, error_r) < 0)
+		return -1;
+	dir = xasprintf("%s/accounts/%s/emails", store->root, account_id);
+	d = opendir(dir);
+	if (d == NULL && errno != ENOENT) {
+		*error_r = xasprintf("opendir(%s) failed: %s", dir, strerror(errno));
+		free(dir);
+		return -1;
+	}
+	while (d != NULL && (errno = 0, entry = readdir(d)) != NULL) {
+		char *id = store_email_entry_id(entry->d_name);
+
+		if (id == NULL)
+			continue;
+		ids = xreallocarray(ids, count + 1, sizeof(*ids));
+		ids[count++] = id;
+	}
+	if (d != NULL && errno != 0) {
+		*error_r = xasprintf("readdir(%s) failed: %s", dir, strerror(errno));
+		closedir(d);
+		store_ids_free(ids, count);
+		free(dir);
+		return -1;
+	}
+	if (d != NULL)
+		closedir(d);
+	free(dir);
+
+	if (count > 1)
+		qsort(ids, count, sizeof(*ids), store_compare_ids);
+	*ids_r = ids;
+	*count_r = count;
+	return 0;
+}
+
+void
+store_ids_free(char **ids, size_t count)
+{
+	if (ids == NULL)
+		return;
+	for (size_t i = 0; i < count; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+char *
+store_new_id(char prefix)
+{
+	unsigned char bytes[12];
+	char *id = xmalloc(1 + 2 * sizeof(bytes) + 1);
+
+	if (RAND_bytes(bytes, (int)sizeof(bytes)) != 1) {
+		log_error("store RAND_bytes failed, cannot create ids");
+		abort();
+	}
+	id[0] = prefix;
+	store_hex(bytes, sizeof(bytes), id + 1);
+	return id;
+}
+
+/* Reads the counter of a state file; a missing file is state 0. */
+static int
+store_state_read(const char *path, uint64_t *value_r, char **error_r)
+{
+	enum store_status status;
+	char *text = NULL, *end;
+	size_t len = 0;
+
+	status = store_read(path, STORE_STATE_MAX_SIZE, &text, &len, error_r);
+	if (status == STORE_NOT_FOUND) {
+		*value_r = 0;
+		return 0;
+	}
+	if (status != STORE_OK)
+		return -1;
+
+	errno = 0;
+	unsigned long long value = strtoull(text, &end, 10);
+	if (len == 0 || text[0] < '0' || text[0] > '9' || *end != '\0' ||
+	    (size_t)(end - text) != len || errno != 0 || value >= UINT64_MAX) {
+		*error_r = xasprintf("%s does not contain a valid state counter",
+		    path);
+		free(text);
+		return -1;
+	}
+	free(text);
+	*value_r = (uint64_t)value;
+	return 0;
+}
+
+char *
+store_email_state(struct store *store, const char *account_id)
+{
+	char *path, *error = NULL;
+	uint64_t value;
+	int ret;
+
+	if (!store_id_valid(account_id)) {
+		error = store_id_error("account id", account_id);
+		log_error("store reading the email state failed: %s", error);
+		free(error);
+		return NULL;
+	}
+	/* No lock: the bump replaces the file with a rename, so a reader sees
+	 * the old or the new counter, never a partial one. */
+	path = xasprintf("%s/accounts/%s/state", store->root, account_id);
+	ret = store_state_read(path, &value, &error);
+	free(path);
+	if (ret < 0) {
+		log_error("store reading the email state failed account=%s: %s",
+		    account_id, error);
+		free(error);
+		return NULL;
+	}
+	return xasprintf("%llu", (unsigned long long)value);
+}
+
+int
+store_email_state_bump(struct store *store, const char *account_id,
+    char **state_r, char **error_r)
+{
+	char *dir, *path, *text = NULL;
+	uint64_t value;
+	int ret = -1;
+
+	if (store_check_ids(account_id, NULL, NULL, error_r) < 0)
+		return -1;
+	dir = store_account_dir(store, account_id);
+	path = xasprintf("%s/state", dir);
+
+	pthread_mutex_lock(&store->state_lock);
+	if (fs_mkdirs(dir, 0700, error_r) < 0 ||
+	    store_state_read(path, &value, error_r) < 0)
+		goto out;
+	text = xasprintf("%llu", (unsigned long long)(value + 1));
+	if (fs_write_atomic(path, text, strlen(text), 0600, error_r) < 0)
+		goto out;
+	ret = 0;
+out:
+	pthread_mutex_unlock(&store->state_lock);
+	if (ret == 0 && state_r != NULL)
+		*state_r = text;
+	else
+		free(text);
+	free(path);
+	free(dir);
+	return ret;
+}

@@ -1,0 +1,93 @@
+/* LDAP directories that hold users' certificates: lookup of the entries for
+ * an address, and of a user's entry for authentication. */
+#ifndef SMIMEGW_DIRECTORY_H
+#define SMIMEGW_DIRECTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/x509.h>
+
+#include "util/ldapconn.h"
+
+struct directory_config {
+	char *name;		/* for messages and logs */
+	struct ldapconn_config conn;
+	char *base;
+	int scope;		/* LDAP_SCOPE_BASE, _ONELEVEL or _SUBTREE; LDAP_SCOPE_DEFAULT (-1): subtree */
+	char *filter;		/* template, "%s" is the escaped address; NULL: "(mail=%s)" */
+	/* Attributes holding certificates; 0: userSMIMECertificate;binary,
+	 * userSMIMECertificate, userCertificate;binary. */
+	char **attributes;
+	size_t attribute_count;
+	int size_limit;		/* entries per search; 0: no client limit */
+	char **domains;		/* mail domains served; 0: all domains */
+	size_t domain_count;
+};
+
+/* A directory with a small mutex-protected pool of bound connections, so
+ * threads may share one. A pooled connection that the server closed is
+ * replaced once per operation. */
+struct directory;
+
+/* Returns a new directory with a deep copy of cfg. No connection is made
+ * until the first operation. */
+struct directory *directory_new(const struct directory_config *cfg);
+
+/* Closes the pooled connections and frees dir. No operation may be running. */
+void directory_free(struct directory *dir);
+
+const char *directory_name(const struct directory *dir);
+
+/* Returns true when dir serves the domain of email (the part after the last
+ * '@', compared ignoring case), or serves all domains. */
+bool directory_serves(const struct directory *dir, const char *email);
+
+/* A certificate found in a directory entry. Every field is owned. */
+struct cert_candidate {
+	X509 *cert;
+	STACK_OF(X509) *extra;	/* the entry's other certificates: possible intermediates */
+	char *directory;	/* directory name */
+	char *dn;		/* entry DN */
+	char *attribute;	/* attribute description as returned */
+};
+
+struct cert_candidates {
+	struct cert_candidate *items;
+	size_t count;
+};
+
+/* Frees every candidate's fields and the array; c is left empty. */
+void cert_candidate_clear(struct cert_candidate *c);
+void cert_candidates_clear(struct cert_candidates *c);
+
+enum lookup_status { LOOKUP_FOUND, LOOKUP_NOT_FOUND, LOOKUP_UNAVAILABLE };
+
+/* Searches for the entries matching the filter with email substituted and
+ * appends to out a candidate for every certificate in their certificate
+ * attributes, each certificate once. Certificates with basicConstraints
+ * cA=TRUE are not candidates; they are only in the extra stacks. Values that
+ * fail to parse are skipped with a debug log.
+ * Returns LOOKUP_FOUND when at least one candidate was appended,
+ * LOOKUP_NOT_FOUND when no entry or no certificate matched, and
+ * LOOKUP_UNAVAILABLE with *error_r (naming the directory, the URI and the
+ * reason) when no server could be reached, the search timed out, or it
+ * ended with sizeLimitExceeded, a referral, any other error, or only search
+ * references. out may hold candidates appended before the error; the
+ * caller clears it. */
+enum lookup_status directory_lookup(struct directory *dir, const char *email,
+    struct cert_candidates *out, char **error_r);
+
+/* Finds the single entry matching filter_template with login substituted
+ * (escaped), for authentication. Returns 1 with *dn_r and *mails_r (the
+ * entry's mail values, an allocated array of allocated strings, possibly
+ * empty) owned by the caller; 0 when no entry or more than one matched; -1
+ * with *error_r when the directory is unavailable. */
+int directory_find_user(struct directory *dir, const char *filter_template,
+    const char *login, char **dn_r, char ***mails_r, size_t *mail_count_r,
+    char **error_r);
+
+/* Returns the connection settings, e.g. for ldapconn_check_password. */
+const struct ldapconn_config *directory_conn_config(const struct directory *dir);
+
+#endif

@@ -1,0 +1,80 @@
+/* Validation of a certificate for S/MIME use by one address: chain to a
+ * configured trust anchor, validity periods, key usage, extended key usage
+ * and address match (RFC 8550, RFC 5280). */
+#ifndef SMIMEGW_VALIDATE_H
+#define SMIMEGW_VALIDATE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+enum cert_reason {
+	CERT_OK,
+	CERT_NONE,		/* no certificate at all */
+	CERT_EXPIRED,
+	CERT_NOT_YET_VALID,
+	CERT_KEY_USAGE,
+	CERT_NO_EMAIL_PROTECTION,
+	CERT_UNTRUSTED,
+	CERT_ADDRESS_MISMATCH,
+	CERT_REVOKED,
+	CERT_UNSUPPORTED_KEY,
+	CERT_INVALID,
+};
+
+/* Returns a stable machine token: "ok", "noCertificate", "expired",
+ * "notYetValid", "keyUsage", "noEmailProtection", "untrusted",
+ * "addressMismatch", "revoked", "unsupportedKey" or "invalid". */
+const char *cert_reason_name(enum cert_reason r);
+
+/* Returns a human sentence fragment, e.g. "the certificate has expired". */
+const char *cert_reason_text(enum cert_reason r);
+
+enum cert_purpose { CERT_PURPOSE_ENCRYPT, CERT_PURPOSE_SIGN };
+
+/* Trust anchors and the configured intermediate bundle. Immutable after
+ * cert_trust_load, so threads may share one. */
+struct cert_trust;
+
+/* Loads the trust anchors and intermediates from files in any form that
+ * certvalue_parse accepts (usually PEM bundles). Every file must hold at
+ * least one certificate. An anchor need not be self-signed: a chain may end
+ * at any anchor. Returns 0 with *trust_r, or -1 with *error_r naming the
+ * file. */
+int cert_trust_load(char *const *anchor_files, size_t anchor_count,
+    char *const *intermediate_files, size_t intermediate_count,
+    struct cert_trust **trust_r, char **error_r);
+
+void cert_trust_free(struct cert_trust *trust);
+
+/* Validates cert for email and purpose at time now, in this order: validity
+ * period of cert itself; chain to a trust anchor with every certificate of
+ * the chain valid at now; key type (RSA or EC); keyUsage when present
+ * (encrypt: keyEncipherment for RSA, keyAgreement for EC; sign:
+ * digitalSignature or nonRepudiation); extendedKeyUsage when present
+ * (emailProtection or anyExtendedKeyUsage); email equal, ignoring case, to an
+ * rfc822Name of subjectAltName or, only when there is none, to a subject
+ * emailAddress. email NULL skips the address check. untrusted holds extra
+ * certificates that may serve as intermediates (may be NULL). Revocation is
+ * not checked here. Returns CERT_OK or the first failing reason; cert NULL
+ * gives CERT_NONE. When detail_r is not NULL, *detail_r is set to an
+ * allocated human detail, e.g. "notAfter 2024-01-01T00:00:00Z is in the
+ * past". */
+enum cert_reason cert_validate(const struct cert_trust *trust, X509 *cert,
+    STACK_OF(X509) *untrusted, const char *email, enum cert_purpose purpose,
+    time_t now, char **detail_r);
+
+/* Same as cert_validate, and on CERT_OK sets *chain_r (when not NULL) to the
+ * verified chain above cert: intermediates, then the trust anchor; the
+ * caller frees it with sk_X509_pop_free(chain, X509_free). *chain_r is
+ * NULL for any other result. */
+enum cert_reason cert_validate_chain(const struct cert_trust *trust, X509 *cert,
+    STACK_OF(X509) *untrusted, const char *email, enum cert_purpose purpose,
+    time_t now, STACK_OF(X509) **chain_r, char **detail_r);
+
+/* Formats an ASN1_TIME as "YYYY-MM-DDTHH:MM:SSZ" into buf; writes "invalid
+ * time" when it cannot be read. Returns buf. */
+char *cert_time_string(const ASN1_TIME *t, char *buf, size_t size);
+
+#endif

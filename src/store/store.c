@@ -2,6 +2,7 @@
  * write goes through fs_write_atomic so a crash leaves old or new files only. */
 #include "store/store.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -56,8 +57,8 @@ store_id_valid(const char *id)
 	return len > 0;
 }
 
-/* Returns a message for an invalid id; the id is quoted with non-printable
- * bytes escaped and cut after 64 bytes, so it is safe to log. */
+/* Returns a message for an invalid id. The id is quoted with non-printable
+ * bytes escaped and is cut after 64 bytes, so the message is safe to log. */
 static char *
 store_id_error(const char *what, const char *id)
 {
@@ -117,10 +118,10 @@ store_hex(const unsigned char *bytes, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-/* Reads path like fs_read_file, but tells a missing file (STORE_NOT_FOUND,
- * no message) from other failures. errno of the failed open is lost inside
- * fs_read_file, so a missing file is confirmed with stat afterwards; a file
- * removed between the two calls is then also reported as not found. */
+/* Reads path like fs_read_file, but returns STORE_NOT_FOUND without a
+ * message for a missing file. fs_read_file does not pass errno on, so stat
+ * confirms the missing file afterwards. A file removed between the two calls
+ * is then also reported as not found. */
 static enum store_status
 store_read(const char *path, size_t max_size, char **data_r, size_t *len_r,
     char **error_r)
@@ -154,8 +155,8 @@ store_fsync_dir(const char *dir, char **error_r)
 }
 
 /* Removes the temporary files that an interrupted fs_write_atomic left in
- * dir; when subdirs is set, also returns in *subdirs_r the names of the
- * subdirectories whose name is a valid id. A missing dir is empty. */
+ * dir. When subdirs_r is not NULL, it also appends to *subdirs_r the names of
+ * the subdirectories that are valid ids. A missing dir counts as empty. */
 static int
 store_clean_dir(const char *dir, char ***subdirs_r, size_t *count_r,
     char **error_r)
@@ -264,8 +265,8 @@ store_lock_root(const char *root, int *fd_r, char **error_r)
 	return 0;
 }
 
-/* Creates and removes a file in root: a real write, because access() tells
- * what the permission bits allow, not whether a write succeeds. */
+/* Creates and removes a file in root. access() would only check the
+ * permission bits, which root bypasses, instead of trying a real write. */
 static int
 store_check_writable(const char *root, char **error_r)
 {
@@ -662,6 +663,7 @@ store_new_id(char prefix)
 	unsigned char bytes[12];
 	char *id = xmalloc(1 + 2 * sizeof(bytes) + 1);
 
+	assert(store_id_valid((char[]){ prefix, '\0' }));
 	if (RAND_bytes(bytes, (int)sizeof(bytes)) != 1) {
 		log_error("store RAND_bytes failed, cannot create ids");
 		abort();
@@ -710,7 +712,7 @@ store_email_state(struct store *store, const char *account_id)
 
 	if (!store_id_valid(account_id)) {
 		error = store_id_error("account id", account_id);
-		log_error("store reading the email state failed: %s", error);
+		log_error("store email state read failed: %s", error);
 		free(error);
 		return NULL;
 	}
@@ -720,7 +722,7 @@ store_email_state(struct store *store, const char *account_id)
 	ret = store_state_read(path, &value, &error);
 	free(path);
 	if (ret < 0) {
-		log_error("store reading the email state failed account=%s: %s",
+		log_error("store email state read failed account=%s: %s",
 		    account_id, error);
 		free(error);
 		return NULL;

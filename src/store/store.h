@@ -38,9 +38,9 @@ bool store_id_valid(const char *id);
 
 /* Stores data as a blob of account; the blob id is "G" + hex SHA-256 of the
  * content (so the same content gives the same id), type is the media type
- * kept beside it (NULL stores "application/octet-stream"; a type that is
- * empty, longer than 255 bytes or contains control characters is an error).
- * Storing the same content again replaces the type. Atomic
+ * kept beside it. A NULL type stores "application/octet-stream". A type that
+ * is empty, longer than 255 bytes or contains control characters is an
+ * error. Storing the same content again replaces the type. Atomic
  * (fs_write_atomic). *blob_id_r allocated. */
 int store_blob_put(struct store *store, const char *account_id,
     const void *data, size_t len, const char *type, char **blob_id_r,

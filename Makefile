@@ -60,9 +60,9 @@ $(BUILDDIR)/smimegw: $(MAIN_OBJ) $(BUILDDIR)/libsmimegw.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 .SECONDEXPANSION:
-$(BUILDDIR)/tests/check_%: tests/unit/check_%.c $$(if $$(check_%_MODULES),$$(foreach m,$$(check_%_MODULES),$$(call module_objs,$$(m))),$(BUILDDIR)/libsmimegw.a)
+$(BUILDDIR)/tests/check_%: tests/unit/check_%.c $$(if $$(check_$$*_MODULES),$$(foreach m,$$(check_$$*_MODULES),$$(call module_objs,$$(m))),$(BUILDDIR)/libsmimegw.a)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(CHECK_LIBS) $(LDLIBS)
 
 deps:
 	./scripts/install-deps.sh

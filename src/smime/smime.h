@@ -24,6 +24,8 @@ enum smime_cipher {
 
 enum smime_digest { SMIME_DIGEST_SHA256, SMIME_DIGEST_SHA384, SMIME_DIGEST_SHA512 };
 
+/* Algorithm choices. A NULL options pointer means SHA-256, AES-256-CBC and
+ * PKCS#1 v1.5. */
 struct smime_options {
 	enum smime_digest digest;
 	enum smime_cipher cipher;

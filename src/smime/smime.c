@@ -1,0 +1,196 @@
+/* Option parsing and the MIME and error helpers that S/MIME signing and
+ * encryption share. */
+#include "smime/smime.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include "smime/smime_internal.h"
+#include "util/xmalloc.h"
+
+/* RFC 5322 2.1.1: a line is at most 998 octets, excluding the CRLF. */
+#define SMIME_MAX_LINE 998
+
+/* Octets per base64 line: 57 octets encode to 76 characters. */
+#define SMIME_BASE64_CHUNK 57
+
+static const struct {
+	const char *name;
+	enum smime_cipher cipher;
+} smime_cipher_names[] = {
+	{ "aes-256-cbc", SMIME_CIPHER_AES256_CBC },
+	{ "aes-128-cbc", SMIME_CIPHER_AES128_CBC },
+	{ "aes-128-gcm", SMIME_CIPHER_AES128_GCM },
+	{ "aes-256-gcm", SMIME_CIPHER_AES256_GCM },
+};
+
+static const struct {
+	const char *name;
+	enum smime_digest digest;
+} smime_digest_names[] = {
+	{ "sha256", SMIME_DIGEST_SHA256 },
+	{ "sha384", SMIME_DIGEST_SHA384 },
+	{ "sha512", SMIME_DIGEST_SHA512 },
+};
+
+int
+smime_cipher_parse(const char *name, enum smime_cipher *cipher_r)
+{
+	size_t count = sizeof(smime_cipher_names) / sizeof(smime_cipher_names[0]);
+
+	for (size_t i = 0; i < count; i++) {
+		if (strcmp(name, smime_cipher_names[i].name) == 0) {
+			*cipher_r = smime_cipher_names[i].cipher;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+smime_digest_parse(const char *name, enum smime_digest *digest_r)
+{
+	size_t count = sizeof(smime_digest_names) / sizeof(smime_digest_names[0]);
+
+	for (size_t i = 0; i < count; i++) {
+		if (strcmp(name, smime_digest_names[i].name) == 0) {
+			*digest_r = smime_digest_names[i].digest;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+char *
+smime_openssl_error(const char *what)
+{
+	unsigned long code = ERR_get_error();
+	char text[256];
+
+	if (code == 0) {
+		snprintf(text, sizeof(text), "no OpenSSL error was reported");
+	} else {
+		ERR_error_string_n(code, text, sizeof(text));
+	}
+	ERR_clear_error();
+	return xasprintf("%s failed: %s", what, text);
+}
+
+char *
+smime_cert_subject(X509 *cert)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data;
+	long len;
+	char *subject;
+
+	if (bio == NULL)
+		return xstrdup("(subject unavailable)");
+	if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
+		XN_FLAG_RFC2253) < 0) {
+		BIO_free(bio);
+		ERR_clear_error();
+		return xstrdup("(subject unavailable)");
+	}
+	len = BIO_get_mem_data(bio, &data);
+	subject = xstrndup(data, len > 0 ? (size_t)len : 0);
+	BIO_free(bio);
+	return subject;
+}
+
+int
+smime_check_entity(const char *entity, size_t entity_len, char **error_r)
+{
+	size_t line = 1;
+	size_t line_start = 0;
+
+	if (entity == NULL || entity_len == 0) {
+		*error_r = xstrdup("entity is empty");
+		return -1;
+	}
+	if (entity_len > INT_MAX) {
+		*error_r = xasprintf("entity of %zu octets is larger than the "
+		    "maximum of %d", entity_len, INT_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < entity_len; i++) {
+		unsigned char c = (unsigned char)entity[i];
+
+		if (c == 0 || c > 127) {
+			*error_r = xasprintf("entity line %zu: byte 0x%02x at offset %zu "
+			    "is not 7-bit text", line, c, i);
+			return -1;
+		}
+		if (c == '\r' && (i + 1 == entity_len || entity[i + 1] != '\n')) {
+			*error_r = xasprintf("entity line %zu: CR without LF at offset %zu",
+			    line, i);
+			return -1;
+		}
+		if (c == '\n' && (i == 0 || entity[i - 1] != '\r')) {
+			*error_r = xasprintf("entity line %zu: LF without CR at offset %zu",
+			    line, i);
+			return -1;
+		}
+		if (c == '\n') {
+			line++;
+			line_start = i + 1;
+		} else if (c != '\r' && i - line_start >= SMIME_MAX_LINE) {
+			*error_r = xasprintf("entity line %zu is longer than %d octets",
+			    line, SMIME_MAX_LINE);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+smime_cms_to_der(CMS_ContentInfo *cms, unsigned char **der_r,
+    size_t *der_len_r, char **error_r)
+{
+	unsigned char *der = NULL;
+	int len = i2d_CMS_ContentInfo(cms, &der);
+
+	if (len <= 0) {
+		*error_r = smime_openssl_error("i2d_CMS_ContentInfo");
+		return -1;
+	}
+	*der_r = der;
+	*der_len_r = (size_t)len;
+	return 0;
+}
+
+void
+smime_append_base64(struct strbuf *out, const unsigned char *data, size_t len)
+{
+	unsigned char line[4 * SMIME_BASE64_CHUNK / 3 + 1];
+
+	for (size_t offset = 0; offset < len; offset += SMIME_BASE64_CHUNK) {
+		size_t chunk = len - offset;
+
+		if (chunk > SMIME_BASE64_CHUNK)
+			chunk = SMIME_BASE64_CHUNK;
+		int n = EVP_EncodeBlock(line, data + offset, (int)chunk);
+		strbuf_append(out, line, (size_t)n);
+		strbuf_appends(out, "\r\n");
+	}
+}
+
+void
+smime_append_pkcs7_mime(struct strbuf *out, const char *smime_type,
+    const unsigned char *der, size_t der_len)
+{
+	/* The name parameter goes on a folded line because the longest
+	 * smime-type would push a single line past 78 characters. */
+	strbuf_printf(out, "Content-Type: application/pkcs7-mime; "
+	    "smime-type=%s;\r\n name=\"smime.p7m\"\r\n", smime_type);
+	strbuf_appends(out, "Content-Transfer-Encoding: base64\r\n");
+	strbuf_appends(out, "Content-Disposition: attachment; "
+	    "filename=\"smime.p7m\"\r\n");
+	strbuf_appends(out, "\r\n");
+	smime_append_base64(out, der, der_len);
+}

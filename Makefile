@@ -41,6 +41,10 @@ check_mime_MODULES := mime util
 check_smime_MODULES := smime util
 check_certs_MODULES := certs util
 check_store_MODULES := store util
+# check_jmap defines its own method table, so it links the JMAP core without
+# methods.c and the method handlers.
+check_jmap_OBJS = $(patsubst %,$(BUILDDIR)/obj/jmap/%.o,request resultref session core) \
+	$(call module_objs,util)
 UNIT_SRCS := $(sort $(wildcard tests/unit/check_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILDDIR)/tests/%,$(UNIT_SRCS))
 
@@ -61,6 +65,10 @@ $(BUILDDIR)/smimegw: $(MAIN_OBJ) $(BUILDDIR)/libsmimegw.a
 
 .SECONDEXPANSION:
 $(BUILDDIR)/tests/check_%: tests/unit/check_%.c $$(if $$(check_$$*_MODULES),$$(foreach m,$$(check_$$*_MODULES),$$(call module_objs,$$(m))),$(BUILDDIR)/libsmimegw.a)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(CHECK_LIBS) $(LDLIBS)
+
+$(BUILDDIR)/tests/check_jmap: tests/unit/check_jmap.c $(check_jmap_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(CHECK_LIBS) $(LDLIBS)
 

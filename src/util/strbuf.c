@@ -20,6 +20,7 @@ strbuf_grow(struct strbuf *sb, size_t extra)
 		cap *= 2;
 	sb->data = xrealloc(sb->data, cap);
 	sb->cap = cap;
+	sb->data[sb->len] = '\0';
 }
 
 void

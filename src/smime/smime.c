@@ -67,7 +67,7 @@ smime_digest_parse(const char *name, enum smime_digest *digest_r)
 }
 
 char *
-smime_openssl_error(const char *what)
+smime_openssl_error(const char *operation)
 {
 	unsigned long code = ERR_get_error();
 	char text[256];
@@ -78,7 +78,7 @@ smime_openssl_error(const char *what)
 		ERR_error_string_n(code, text, sizeof(text));
 	}
 	ERR_clear_error();
-	return xasprintf("%s failed: %s", what, text);
+	return xasprintf("%s failed: %s", operation, text);
 }
 
 char *
@@ -91,8 +91,9 @@ smime_cert_subject(X509 *cert)
 
 	if (bio == NULL)
 		return xstrdup("(subject unavailable)");
+	/* RFC 2253 form, but with UTF-8 kept as it is instead of escaped. */
 	if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
-		XN_FLAG_RFC2253) < 0) {
+		XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) {
 		BIO_free(bio);
 		ERR_clear_error();
 		return xstrdup("(subject unavailable)");

@@ -37,12 +37,12 @@ encrypt_cipher_is_aead(enum smime_cipher cipher)
 	    cipher == SMIME_CIPHER_AES256_GCM;
 }
 
-/* Returns "<what> failed for <subject>: <OpenSSL error>". */
+/* Returns "<operation> for recipient <subject> failed: <OpenSSL error>". */
 static char *
-encrypt_recipient_error(const char *what, X509 *cert)
+encrypt_recipient_error(const char *operation, X509 *cert)
 {
 	char *subject = smime_cert_subject(cert);
-	char *context = xasprintf("%s for recipient %s", what, subject);
+	char *context = xasprintf("%s for recipient %s", operation, subject);
 	char *error = smime_openssl_error(context);
 
 	free(context);

@@ -1,5 +1,5 @@
-/* Helpers shared by the signing and encryption halves of smime/; not part of
- * the module's interface. */
+/* Helpers shared by the signing and encryption halves of smime/. They are not
+ * part of the module's interface. */
 #ifndef SMIMEGW_SMIME_INTERNAL_H
 #define SMIMEGW_SMIME_INTERNAL_H
 
@@ -11,11 +11,12 @@
 #include "smime/smime.h"
 #include "util/strbuf.h"
 
-/* Returns "<what> failed: <text of the first queued OpenSSL error>" and
+/* Returns "<operation> failed: <text of the first queued OpenSSL error>" and
  * clears the calling thread's OpenSSL error queue. The caller frees it. */
-char *smime_openssl_error(const char *what);
+char *smime_openssl_error(const char *operation);
 
-/* Returns the certificate subject in RFC 2253 form, allocated. */
+/* Returns the certificate subject in RFC 2253 form with UTF-8 left
+ * unescaped, allocated. */
 char *smime_cert_subject(X509 *cert);
 
 /* Checks that entity is non-empty 7-bit text without NUL, with CRLF line

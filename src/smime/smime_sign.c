@@ -18,11 +18,12 @@
 #include "smime/smime_internal.h"
 #include "util/xmalloc.h"
 
-/* Random octets in a boundary; 16 give 128 bits, written as 32 hex digits. */
+/* Number of random octets in a boundary. 16 octets give 128 bits, written as
+ * 32 hex digits. */
 #define SIGN_BOUNDARY_RANDOM 16
 
 /* Attempts at a boundary that does not occur in the entity. With 128 random
- * bits a second attempt is already never expected. */
+ * bits even a second attempt is practically never needed. */
 #define SIGN_BOUNDARY_ATTEMPTS 4
 
 /* Context-specific constructed tag [0], the issuerAndSerialNumber choice of
@@ -155,10 +156,10 @@ sign_add_chain(CMS_ContentInfo *cms, const struct smime_signer *signer,
 			continue;
 		if (!CMS_add1_cert(cms, cert)) {
 			char *subject = smime_cert_subject(cert);
-			char *what = xasprintf("CMS_add1_cert(%s)", subject);
+			char *operation = xasprintf("CMS_add1_cert(%s)", subject);
 
-			*error_r = smime_openssl_error(what);
-			free(what);
+			*error_r = smime_openssl_error(operation);
+			free(operation);
 			free(subject);
 			return -1;
 		}

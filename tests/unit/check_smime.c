@@ -110,7 +110,7 @@ assert_prefix(const struct strbuf *out, const char *prefix)
 	    (int)(out->len < len ? out->len : len), out->data, prefix);
 }
 
-/* Decodes base64 text with line breaks; returns the number of octets. */
+/* Decodes base64 text with line breaks and returns the number of octets. */
 static size_t
 decode_base64(const char *text, size_t len, unsigned char **der_r)
 {
@@ -284,7 +284,7 @@ assert_signer_info(CMS_ContentInfo *cms, X509 *key_cert, int digest_nid)
 enum signer_name { SIGNER_ALICE, SIGNER_CAROL };
 
 /* Alice's chain repeats her own certificate and the root, which smime_sign
- * must drop; Carol's chain is the intermediate that verification needs. */
+ * must drop. Carol's chain is the intermediate that verification needs. */
 static void
 make_signer(enum signer_name name, struct smime_signer *signer)
 {
@@ -589,7 +589,8 @@ recipient_identity(unsigned bit)
 	}
 }
 
-/* Decrypts cms as id; returns CMS_decrypt's result and the plaintext. */
+/* Decrypts cms as id and returns CMS_decrypt's result, with the plaintext in
+ * plain. */
 static int
 decrypt_cms(CMS_ContentInfo *cms, const struct fixture_identity *id,
     struct strbuf *plain)

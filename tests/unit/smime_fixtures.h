@@ -27,7 +27,7 @@ struct fixture_pki {
 	X509_STORE *store;			/* trusts the root only */
 };
 
-/* Adds an extension given in openssl.cnf syntax; returns false on error. */
+/* Adds an extension given in openssl.cnf syntax and returns false on error. */
 static bool
 fixture_add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 {
@@ -45,8 +45,8 @@ fixture_add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 }
 
 /* Issues a certificate for key, valid from an hour ago for a year. A NULL
- * issuer makes it self-signed. leaf_usage is the keyUsage of an end entity;
- * NULL makes a CA. Returns NULL on error. */
+ * issuer makes it self-signed. leaf_usage is the keyUsage of an end entity,
+ * and NULL makes a CA. Returns NULL on error. */
 static X509 *
 fixture_issue(const char *common_name, const char *email, EVP_PKEY *key,
     const struct fixture_identity *issuer, long serial, const char *leaf_usage)
@@ -129,7 +129,7 @@ fixture_pki_free(struct fixture_pki *pki)
 	pki->store = NULL;
 }
 
-/* Fills pki; returns false (with pki freed) when any step fails. */
+/* Fills pki, or returns false with pki freed when any step fails. */
 static bool
 fixture_pki_init(struct fixture_pki *pki)
 {

@@ -1,0 +1,250 @@
+/* Certificate resolution: directories in order, validation of every
+ * candidate, choice of the most recent valid certificate. */
+#include "certs/resolve.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+
+#include "util/log.h"
+#include "util/strbuf.h"
+#include "util/xmalloc.h"
+
+struct cert_resolver {
+	struct directory **dirs;
+	size_t dir_count;
+	const struct cert_trust *trust;
+};
+
+struct cert_resolver *
+cert_resolver_new(struct directory **dirs, size_t dir_count,
+    const struct cert_trust *trust)
+{
+	struct cert_resolver *r = xcalloc(1, sizeof(*r));
+
+	r->dirs = xcalloc(dir_count + 1, sizeof(*r->dirs));
+	if (dir_count > 0)
+		memcpy(r->dirs, dirs, dir_count * sizeof(*dirs));
+	r->dir_count = dir_count;
+	r->trust = trust;
+	return r;
+}
+
+void
+cert_resolver_free(struct cert_resolver *r)
+{
+	if (r == NULL)
+		return;
+	free(r->dirs);
+	free(r);
+}
+
+/* Returns true when a is more recent than b: a later notBefore, or the same
+ * notBefore and a later notAfter. */
+static bool
+cert_is_newer(X509 *a, X509 *b)
+{
+	int cmp = ASN1_TIME_compare(X509_get0_notBefore(a), X509_get0_notBefore(b));
+
+	if (cmp == 1)
+		return true;
+	if (cmp != 0)
+		return false;
+	return ASN1_TIME_compare(X509_get0_notAfter(a), X509_get0_notAfter(b)) == 1;
+}
+
+bool
+cert_choose(const struct cert_verdict *verdicts, size_t count, bool valid_only,
+    size_t *index_r)
+{
+	bool found = false;
+	size_t best = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		if (verdicts[i].candidate.cert == NULL ||
+		    (valid_only && verdicts[i].reason != CERT_OK))
+			continue;
+		if (!found || cert_is_newer(verdicts[i].candidate.cert,
+		    verdicts[best].candidate.cert))
+			best = i;
+		found = true;
+	}
+	if (found)
+		*index_r = best;
+	return found;
+}
+
+/* Returns the serial number in hexadecimal, allocated. */
+static char *
+cert_serial_hex(X509 *cert)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+	char *s = xstrdup(hex != NULL ? hex : "?");
+
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return s;
+}
+
+/* Describes a verdict's certificate for details and logs: serial,
+ * notBefore, directory and entry. Returns an allocated string. */
+static char *
+cert_describe(const struct cert_verdict *v)
+{
+	char *serial = cert_serial_hex(v->candidate.cert);
+	char not_before[32];
+	char *s;
+
+	s = xasprintf("serial %s, notBefore %s, directory %s, entry \"%s\"", serial,
+	    cert_time_string(X509_get0_notBefore(v->candidate.cert), not_before,
+	    sizeof(not_before)), v->candidate.directory, v->candidate.dn);
+	free(serial);
+	return s;
+}
+
+/* Validates every candidate of one directory into res->verdicts and, when
+ * one or more are valid, chooses one and sets res to RESOLVE_OK. */
+static void
+cert_resolve_batch(struct cert_resolver *r, struct cert_candidates *cands,
+    const char *email, enum cert_purpose purpose, time_t now,
+    struct cert_resolution *res)
+{
+	size_t first = res->verdict_count;
+	STACK_OF(X509) **chains = xcalloc(cands->count + 1, sizeof(*chains));
+	size_t valid = 0, best;
+
+	res->verdicts = xreallocarray(res->verdicts, first + cands->count,
+	    sizeof(*res->verdicts));
+	for (size_t i = 0; i < cands->count; i++) {
+		struct cert_verdict *v = &res->verdicts[first + i];
+
+		v->candidate = cands->items[i];
+		memset(&cands->items[i], 0, sizeof(cands->items[i]));
+		v->reason = cert_validate_chain(r->trust, v->candidate.cert,
+		    v->candidate.extra, email, purpose, now, &chains[i], &v->detail);
+		res->verdict_count++;
+		valid += v->reason == CERT_OK;
+
+		char *what = cert_describe(v);
+		log_debug("cert verdict email=%s certificate=\"%s\" attribute=%s "
+		    "reason=%s detail=\"%s\"", email, what, v->candidate.attribute,
+		    cert_reason_name(v->reason), v->detail);
+		free(what);
+	}
+
+	if (cert_choose(res->verdicts + first, cands->count, true, &best)) {
+		struct cert_verdict *v = &res->verdicts[first + best];
+		char *what = cert_describe(v);
+
+		res->status = RESOLVE_OK;
+		res->reason = CERT_OK;
+		X509_up_ref(v->candidate.cert);
+		res->cert = v->candidate.cert;
+		res->chain = chains[best];
+		chains[best] = NULL;
+		res->detail = valid > 1 ?
+		    xasprintf("chose %s: the latest notBefore of %zu valid certificates",
+		    what, valid) :
+		    xasprintf("chose %s: the only valid certificate", what);
+		free(what);
+	}
+	for (size_t i = 0; i < cands->count; i++)
+		sk_X509_pop_free(chains[i], X509_free);
+	free(chains);
+}
+
+/* Sets the outcome when no valid certificate was found. */
+static void
+cert_resolve_failed(struct cert_resolution *res, const char *email, bool served,
+    struct strbuf *unavailable)
+{
+	size_t newest;
+
+	if (unavailable->len > 0) {
+		res->status = RESOLVE_UNAVAILABLE;
+		res->reason = CERT_NONE;
+		res->detail = strbuf_detach(unavailable, NULL);
+		return;
+	}
+	res->status = RESOLVE_NO_VALID;
+	if (!cert_choose(res->verdicts, res->verdict_count, false, &newest)) {
+		res->reason = CERT_NONE;
+		res->detail = served ?
+		    xasprintf("no certificate for %s was found in the directories", email) :
+		    xasprintf("no directory is configured for the domain of %s", email);
+		return;
+	}
+
+	struct cert_verdict *v = &res->verdicts[newest];
+	char *what = cert_describe(v);
+
+	res->reason = v->reason;
+	res->detail = xasprintf("%s (%s), the most recent of %zu certificates: %s",
+	    cert_reason_text(v->reason), v->detail, res->verdict_count, what);
+	free(what);
+}
+
+int
+cert_resolve(struct cert_resolver *r, const char *email, enum cert_purpose purpose,
+    time_t now, struct cert_resolution *res)
+{
+	struct strbuf unavailable = STRBUF_INIT;
+	bool served = false;
+
+	memset(res, 0, sizeof(*res));
+	res->status = RESOLVE_NO_VALID;
+	res->reason = CERT_NONE;
+
+	for (size_t i = 0; i < r->dir_count && res->status != RESOLVE_OK; i++) {
+		struct directory *dir = r->dirs[i];
+		struct cert_candidates cands = { NULL, 0 };
+		char *error = NULL;
+
+		if (!directory_serves(dir, email))
+			continue;
+		served = true;
+		switch (directory_lookup(dir, email, &cands, &error)) {
+		case LOOKUP_FOUND:
+			cert_resolve_batch(r, &cands, email, purpose, now, res);
+			break;
+		case LOOKUP_NOT_FOUND:
+			break;
+		case LOOKUP_UNAVAILABLE:
+			log_debug("cert lookup unavailable email=%s directory=%s error=\"%s\"",
+			    email, directory_name(dir), error);
+			if (unavailable.len > 0)
+				strbuf_appends(&unavailable, "; ");
+			strbuf_appends(&unavailable, error);
+			free(error);
+			break;
+		}
+		cert_candidates_clear(&cands);
+	}
+
+	if (res->status != RESOLVE_OK)
+		cert_resolve_failed(res, email, served, &unavailable);
+	strbuf_free(&unavailable);
+	log_debug("cert resolved email=%s purpose=%s status=%s reason=%s detail=\"%s\"",
+	    email, purpose == CERT_PURPOSE_SIGN ? "sign" : "encrypt",
+	    res->status == RESOLVE_OK ? "ok" :
+	    res->status == RESOLVE_UNAVAILABLE ? "unavailable" : "noValid",
+	    cert_reason_name(res->reason), res->detail);
+	return 0;
+}
+
+void
+cert_resolution_clear(struct cert_resolution *res)
+{
+	X509_free(res->cert);
+	sk_X509_pop_free(res->chain, X509_free);
+	free(res->detail);
+	for (size_t i = 0; i < res->verdict_count; i++) {
+		cert_candidate_clear(&res->verdicts[i].candidate);
+		free(res->verdicts[i].detail);
+	}
+	free(res->verdicts);
+	memset(res, 0, sizeof(*res));
+}

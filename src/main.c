@@ -1,0 +1,291 @@
+/* smimegw: the command line. "serve" runs the JMAP daemon; "lookup" shows
+ * which certificate each address would be encrypted to, and why. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/x509v3.h>
+
+#include "certs/directory.h"
+#include "certs/keystore.h"
+#include "certs/resolve.h"
+#include "certs/validate.h"
+#include "config.h"
+#include "http/auth.h"
+#include "http/server.h"
+#include "jmap/server.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define SMIMEGW_VERSION "0.1.0"
+
+/* Everything the daemon and the lookup command build from the config. */
+struct smimegw {
+	struct config *config;
+	struct cert_trust *trust;
+	struct directory **directories;
+	struct cert_resolver *resolver;
+	struct keystore *keystore;
+	struct store *store;
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: smimegw serve --config FILE\n"
+	    "       smimegw lookup --config FILE ADDRESS...\n"
+	    "       smimegw --version\n"
+	    "\n"
+	    "serve   run the JMAP S/MIME gateway described by the configuration FILE\n"
+	    "lookup  resolve each ADDRESS in the configured directories and show every\n"
+	    "        candidate certificate with its verdict and the one chosen; exit status\n"
+	    "        0 when every address has a usable certificate, 1 when some do not,\n"
+	    "        2 on error\n");
+}
+
+static void
+smimegw_close(struct smimegw *gw)
+{
+	cert_resolver_free(gw->resolver);
+	for (size_t i = 0; gw->config != NULL && i < gw->config->directory_count; i++)
+		directory_free(gw->directories[i]);
+	free(gw->directories);
+	keystore_free(gw->keystore);
+	cert_trust_free(gw->trust);
+	store_close(gw->store);
+	config_free(gw->config);
+}
+
+/* Loads the configuration and what both commands need: trust anchors,
+ * directories and the resolver. */
+static int
+smimegw_open(struct smimegw *gw, const char *config_path, char **error_r)
+{
+	struct config *c;
+
+	memset(gw, 0, sizeof(*gw));
+	if (config_load(config_path, &gw->config, error_r) < 0)
+		return -1;
+	c = gw->config;
+	log_set_level(c->log_level);
+	if (cert_trust_load(c->trust_anchors, c->trust_anchor_count, c->intermediates,
+	    c->intermediate_count, &gw->trust, error_r) < 0)
+		return -1;
+	gw->directories = xcalloc(c->directory_count + 1, sizeof(*gw->directories));
+	for (size_t i = 0; i < c->directory_count; i++)
+		gw->directories[i] = directory_new(&c->directories[i]);
+	gw->resolver = cert_resolver_new(gw->directories, c->directory_count, gw->trust);
+	return 0;
+}
+
+static volatile sig_atomic_t smimegw_stop;
+
+static void
+smimegw_on_signal(int sig)
+{
+	(void)sig;
+	smimegw_stop = 1;
+}
+
+static struct directory *
+smimegw_find_directory(struct smimegw *gw, const char *name)
+{
+	for (size_t i = 0; i < gw->config->directory_count; i++) {
+		if (strcmp(gw->config->directories[i].name, name) == 0)
+			return gw->directories[i];
+	}
+	return NULL;
+}
+
+static int
+cmd_serve(const char *config_path)
+{
+	struct smimegw gw;
+	struct jmap_server server = { 0 };
+	struct http_server *http = NULL;
+	struct auth *auth = NULL;
+	struct sigaction sa = { 0 };
+	char *error = NULL;
+	int ret = 1;
+
+	if (smimegw_open(&gw, config_path, &error) < 0)
+		goto fail;
+	if (gw.config->log_file != NULL && log_open_file(gw.config->log_file) < 0) {
+		error = xasprintf("opening the log file %s failed", gw.config->log_file);
+		goto fail;
+	}
+	if (gw.config->keystore_path != NULL &&
+	    keystore_load(gw.config->keystore_path, &gw.keystore, &error) < 0)
+		goto fail;
+	if (store_open(gw.config->store_path, &gw.store, &error) < 0)
+		goto fail;
+	auth = auth_new(gw.config, gw.config->auth_directory != NULL ?
+	    smimegw_find_directory(&gw, gw.config->auth_directory) : NULL);
+
+	server.config = gw.config;
+	server.store = gw.store;
+	server.resolver = gw.resolver;
+	server.trust = gw.trust;
+	server.keystore = gw.keystore;
+	server.limits = gw.config->limits;
+	server.base_url = gw.config->public_url;
+	server.session_state = "s1";
+
+	sa.sa_handler = smimegw_on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (http_server_start(&server, auth, gw.config->listen_address, gw.config->listen_port,
+	    gw.config->threads, &http, &error) < 0)
+		goto fail;
+	log_info("smimegw started version=%s listen=%s:%u url=%s directories=%zu signing_keys=%zu",
+	    SMIMEGW_VERSION, gw.config->listen_address, gw.config->listen_port,
+	    gw.config->public_url, gw.config->directory_count,
+	    gw.keystore != NULL ? keystore_count(gw.keystore) : 0);
+	while (!smimegw_stop)
+		pause();
+	log_info("smimegw stopping: finishing requests in progress");
+	http_server_stop(http);
+	log_info("smimegw stopped");
+	ret = 0;
+	goto out;
+fail:
+	log_error("smimegw failed to start: %s", error);
+	fprintf(stderr, "smimegw: %s\n", error);
+	free(error);
+out:
+	auth_free(auth);
+	smimegw_close(&gw);
+	return ret;
+}
+
+static const char *
+lookup_key_type(X509 *cert)
+{
+	EVP_PKEY *key = X509_get0_pubkey(cert);
+
+	if (key == NULL)
+		return "unknown";
+	switch (EVP_PKEY_get_base_id(key)) {
+	case EVP_PKEY_RSA:
+		return "RSA";
+	case EVP_PKEY_EC:
+		return "EC";
+	default:
+		return "other";
+	}
+}
+
+static void
+lookup_print_candidate(const struct cert_verdict *v, bool chosen)
+{
+	char subject[512], serial_hex[128] = "?", nb[32], na[32];
+	ASN1_INTEGER *serial = X509_get_serialNumber(v->candidate.cert);
+	BIGNUM *bn = ASN1_INTEGER_to_BN(serial, NULL);
+	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+
+	X509_NAME_oneline(X509_get_subject_name(v->candidate.cert), subject, sizeof(subject));
+	if (hex != NULL)
+		snprintf(serial_hex, sizeof(serial_hex), "%s", hex);
+	printf("  %s candidate: directory=%s dn=%s attribute=%s\n", chosen ? "*" : "-",
+	    v->candidate.directory, v->candidate.dn, v->candidate.attribute);
+	printf("      subject=%s serial=%s key=%s\n", subject, serial_hex,
+	    lookup_key_type(v->candidate.cert));
+	printf("      valid %s .. %s\n",
+	    cert_time_string(X509_get0_notBefore(v->candidate.cert), nb, sizeof(nb)),
+	    cert_time_string(X509_get0_notAfter(v->candidate.cert), na, sizeof(na)));
+	printf("      verdict=%s%s%s\n", cert_reason_name(v->reason),
+	    v->detail != NULL ? " detail=" : "", v->detail != NULL ? v->detail : "");
+	OPENSSL_free(hex);
+	BN_free(bn);
+}
+
+static int
+cmd_lookup(const char *config_path, char **addresses, int count)
+{
+	struct smimegw gw;
+	char *error = NULL;
+	int ret = 0;
+
+	if (smimegw_open(&gw, config_path, &error) < 0) {
+		fprintf(stderr, "smimegw: %s\n", error);
+		free(error);
+		smimegw_close(&gw);
+		return 2;
+	}
+	for (int i = 0; i < count; i++) {
+		struct cert_resolution res = { 0 };
+		size_t chosen = (size_t)-1;
+
+		cert_resolve(gw.resolver, addresses[i], CERT_PURPOSE_ENCRYPT, time(NULL), &res);
+		if (res.status == RESOLVE_OK)
+			cert_choose(res.verdicts, res.verdict_count, true, &chosen);
+		printf("%s: %s\n", addresses[i], res.status == RESOLVE_OK ? "usable" :
+		    res.status == RESOLVE_NO_VALID ? "no valid certificate" : "unavailable");
+		for (size_t k = 0; k < res.verdict_count; k++)
+			lookup_print_candidate(&res.verdicts[k], k == chosen);
+		if (res.detail != NULL)
+			printf("  %s: %s\n", res.status == RESOLVE_OK ? "chosen" : "reason", res.detail);
+		if (res.status == RESOLVE_UNAVAILABLE)
+			ret = 2;
+		else if (res.status == RESOLVE_NO_VALID && ret == 0)
+			ret = 1;
+		cert_resolution_clear(&res);
+	}
+	smimegw_close(&gw);
+	return ret;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL, *command;
+	int opt;
+
+	if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+		printf("smimegw %s\n", SMIMEGW_VERSION);
+		return 0;
+	}
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	command = argv[1];
+	optind = 2;
+	while ((opt = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (config_path == NULL) {
+		fprintf(stderr, "smimegw: --config FILE is required\n");
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(command, "serve") == 0 && optind == argc)
+		return cmd_serve(config_path);
+	if (strcmp(command, "lookup") == 0 && optind < argc)
+		return cmd_lookup(config_path, argv + optind, argc - optind);
+	usage(stderr);
+	return 2;
+}

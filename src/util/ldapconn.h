@@ -23,7 +23,7 @@ struct ldapconn_config {
 		LDAPCONN_BIND_SIMPLE,
 		LDAPCONN_BIND_SASL_EXTERNAL,
 	} bind_method;
-	char *bind_dn;		/* simple bind; also the SASL authzid if set */
+	char *bind_dn;		/* simple bind only */
 	char *bind_password;	/* simple bind; never logged */
 	int timeout_seconds;	/* network and operation timeout; <= 0: 10 seconds */
 };
@@ -39,10 +39,11 @@ int ldapconn_open(const struct ldapconn_config *cfg, LDAP **ld_r, char **error_r
 
 /* Checks a password by a simple bind as dn on a fresh connection that is
  * closed afterwards. Returns 1 when the bind succeeds; 0 on
- * invalidCredentials, and always for an empty password or DN (an empty
- * password would be an unauthenticated bind, RFC 4513 5.1.2); -1 with
- * *error_r when no server could be used. Another URI is tried only when a
- * server cannot be used, never after invalidCredentials. */
+ * invalidCredentials or another rejection of the bind (logged as a
+ * warning), and always for an empty password or DN (an empty password would
+ * be an unauthenticated bind, RFC 4513 5.1.2); -1 with *error_r when no
+ * server could be used. Another URI is tried only when a server cannot be
+ * used, never after a rejection. */
 int ldapconn_check_password(const struct ldapconn_config *cfg, const char *dn,
     const char *password, char **error_r);
 

@@ -1,6 +1,7 @@
 /* Unit tests for smime/: every output is parsed back and checked with the
  * OpenSSL CMS API against a PKI made in memory. */
 #include <check.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -849,6 +850,82 @@ START_TEST(encrypt_bad_entity_rejected)
 }
 END_TEST
 
+#define THREAD_COUNT 4
+#define THREAD_ROUNDS 5
+
+struct thread_result {
+	int failures;		/* rounds whose output did not decrypt or verify */
+	char *error;		/* first error from smime_sign or smime_encrypt */
+};
+
+/* Signs, encrypts, decrypts and verifies in a loop. Failures are counted
+ * rather than asserted because Check's asserts work only in the test's own
+ * thread. The helpers called here assert only that allocations succeed. */
+static void *
+thread_sign_encrypt(void *arg)
+{
+	struct thread_result *result = arg;
+	struct smime_signer signer = { .key = pki.carol.key, .cert = pki.carol.cert };
+	STACK_OF(X509) *recipients = sk_X509_new_null();
+	STACK_OF(X509) *chain = sk_X509_new_null();
+
+	sk_X509_push(chain, pki.intermediate.cert);
+	signer.chain = chain;
+	sk_X509_push(recipients, pki.alice.cert);
+	sk_X509_push(recipients, pki.carol.cert);
+	for (int round = 0; round < THREAD_ROUNDS && result->error == NULL; round++) {
+		struct strbuf signed_out = STRBUF_INIT, out = STRBUF_INIT;
+		struct strbuf plain = STRBUF_INIT, content = STRBUF_INIT;
+		BIO *detached = NULL;
+
+		if (smime_sign(&signer, entity_text, strlen(entity_text), false, NULL,
+			&signed_out, &result->error) < 0 ||
+		    smime_encrypt(recipients, signed_out.data, signed_out.len, NULL,
+			&out, &result->error) < 0)
+			break;
+
+		BIO *in = BIO_new_mem_buf(out.data, (int)out.len);
+		CMS_ContentInfo *cms = SMIME_read_CMS(in, NULL);
+		bool ok = cms != NULL && decrypt_cms(cms, &pki.carol, &plain) == 1;
+		BIO_free(in);
+		CMS_ContentInfo_free(cms);
+
+		in = BIO_new_mem_buf(plain.data, (int)plain.len);
+		cms = ok ? SMIME_read_CMS(in, &detached) : NULL;
+		ok = cms != NULL && verify_cms(cms, detached, &content) == 1 &&
+		    strcmp(strbuf_str(&content), entity_text) == 0;
+		result->failures += !ok;
+		CMS_ContentInfo_free(cms);
+		BIO_free(detached);
+		BIO_free(in);
+		strbuf_free(&signed_out);
+		strbuf_free(&out);
+		strbuf_free(&plain);
+		strbuf_free(&content);
+	}
+	sk_X509_free(recipients);
+	sk_X509_free(chain);
+	return NULL;
+}
+
+START_TEST(encrypt_signed_concurrent_threads)
+{
+	pthread_t threads[THREAD_COUNT];
+	struct thread_result results[THREAD_COUNT] = { 0 };
+
+	for (int i = 0; i < THREAD_COUNT; i++)
+		ck_assert_int_eq(pthread_create(&threads[i], NULL,
+				     thread_sign_encrypt, &results[i]), 0);
+	for (int i = 0; i < THREAD_COUNT; i++)
+		ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+	for (int i = 0; i < THREAD_COUNT; i++) {
+		ck_assert_msg(results[i].error == NULL, "thread %d: %s", i,
+		    results[i].error);
+		ck_assert_int_eq(results[i].failures, 0);
+	}
+}
+END_TEST
+
 static const struct {
 	const char *name;
 	int ok;
@@ -928,6 +1005,7 @@ smime_suite(void)
 	tcase_add_loop_test(encrypt, encrypt_cases_decrypt, 0, COUNT(encrypt_cases));
 	tcase_add_test(encrypt, encrypt_oaep_uses_sha256);
 	tcase_add_test(encrypt, encrypt_signed_message);
+	tcase_add_test(encrypt, encrypt_signed_concurrent_threads);
 	tcase_add_test(encrypt, encrypt_no_recipients_rejected);
 	tcase_add_test(encrypt, encrypt_ed25519_recipient_rejected);
 	tcase_add_test(encrypt, encrypt_bad_entity_rejected);

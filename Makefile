@@ -90,7 +90,7 @@ check-sanitize: deps
 
 demo: deps
 	$(MAKE) all
-	./scripts/demo.sh $(BUILDDIR)
+	python3 scripts/demo.py $(BUILDDIR)
 
 install: $(BUILDDIR)/smimegw
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/smimegw

@@ -64,6 +64,18 @@ email_headers_write_fields(const struct email_draft *draft, bool write_bcc,
 	return 0;
 }
 
+/* Returns the domain of the first From address, for Message-ID values. */
+static const char *
+email_headers_from_domain(const struct email_draft *draft)
+{
+	const char *at;
+
+	if (draft->field_count[EMAIL_FROM] == 0 || draft->fields[EMAIL_FROM][0].count == 0)
+		return "smimegw.invalid";
+	at = strrchr(draft->fields[EMAIL_FROM][0].items[0].email, '@');
+	return at != NULL && at[1] != '\0' && at[1] != '[' ? at + 1 : "smimegw.invalid";
+}
+
 int
 email_write_headers(const struct email_draft *draft, bool write_bcc,
     const char *msgid_domain, struct strbuf *out, char **message_id_r,
@@ -92,7 +104,8 @@ email_write_headers(const struct email_draft *draft, bool write_bcc,
 		}
 	} else if (!email_headers_has_extra(draft, "Message-ID")) {
 		const char *ids[1];
-		*message_id_r = mime_header_new_msgid(msgid_domain);
+		*message_id_r = mime_header_new_msgid(msgid_domain != NULL ? msgid_domain :
+		    email_headers_from_domain(draft));
 		ids[0] = *message_id_r;
 		if (mime_header_append_msgids(out, "Message-ID", ids, 1, &error) < 0) {
 			*error_r = email_headers_error("messageId", error);

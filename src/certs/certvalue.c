@@ -15,7 +15,7 @@
 #include "util/xmalloc.h"
 
 /* Appends the certificates of a SignedData to found. Returns 0, or -1 with
- * *error_r when p7 is not a SignedData or holds no certificate. */
+ * *error_r when p7 is not a SignedData or contains no certificate. */
 static int
 certvalue_take_pkcs7(PKCS7 *p7, STACK_OF(X509) *found, char **error_r)
 {
@@ -27,7 +27,7 @@ certvalue_take_pkcs7(PKCS7 *p7, STACK_OF(X509) *found, char **error_r)
 	}
 	certs = p7->d.sign->cert;
 	if (certs == NULL || sk_X509_num(certs) == 0) {
-		*error_r = xstrdup("PKCS#7 SignedData holds no certificate");
+		*error_r = xstrdup("PKCS#7 SignedData contains no certificate");
 		return -1;
 	}
 	for (int i = 0; i < sk_X509_num(certs); i++) {
@@ -70,7 +70,7 @@ certvalue_parse_der(const unsigned char *data, size_t len, STACK_OF(X509) *found
 	return ret;
 }
 
-/* Parses one PEM block's DER content by its label. Labels that hold no
+/* Parses one PEM block's DER content by its label. Labels of blocks with no
  * certificate (a key, a CRL) are skipped. Returns 0 or -1 with *error_r. */
 static int
 certvalue_parse_pem_block(const char *label, const unsigned char *der, long der_len,
@@ -181,7 +181,7 @@ certvalue_parse(const unsigned char *data, size_t len, STACK_OF(X509) *out,
 		if (certvalue_parse_pem(data, len, found, error_r) < 0)
 			goto out;
 		if (sk_X509_num(found) == 0) {
-			*error_r = xstrdup("PEM value holds no certificate");
+			*error_r = xstrdup("PEM value contains no certificate");
 			goto out;
 		}
 	}

@@ -15,8 +15,8 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-/* Idle connections kept per directory; more are opened when threads need
- * them at the same time, and closed when they are returned to a full pool. */
+/* Idle connections kept per directory. Threads that need more at the same
+ * time open more, which are closed when returned to a full pool. */
 #define DIRECTORY_POOL_SIZE 4
 
 static const char *const directory_default_attributes[] = {
@@ -385,7 +385,7 @@ directory_lookup(struct directory *dir, const char *email,
 		status = LOOKUP_FOUND;
 	} else if (directory_count_type(s.ld, s.res, LDAP_RES_SEARCH_REFERENCE) > 0) {
 		/* The entry may be on the server referred to, which is not
-		 * asked, so nothing can be said about the address. */
+		 * queried, so the address is neither found nor ruled out. */
 		*error_r = xasprintf("directory %s: search for %s returned only "
 		    "search references, which are not followed", dir->cfg.name, filter);
 		status = LOOKUP_UNAVAILABLE;

@@ -66,15 +66,16 @@ enum lookup_status { LOOKUP_FOUND, LOOKUP_NOT_FOUND, LOOKUP_UNAVAILABLE };
 /* Searches for the entries matching the filter with email substituted and
  * appends to out a candidate for every certificate in their certificate
  * attributes, each certificate once. Certificates with basicConstraints
- * cA=TRUE are not candidates; they are only in the extra stacks. Values that
- * fail to parse are skipped with a debug log.
- * Returns LOOKUP_FOUND when at least one candidate was appended,
- * LOOKUP_NOT_FOUND when no entry or no certificate matched, and
- * LOOKUP_UNAVAILABLE with *error_r (naming the directory, the URI and the
- * reason) when no server could be reached, the search timed out, or it
- * ended with sizeLimitExceeded, a referral, any other error, or only search
- * references. out may hold candidates appended before the error; the
- * caller clears it. */
+ * cA=TRUE are not candidates but are in the extra stacks. Values that fail
+ * to parse are skipped with a debug log.
+ * Returns:
+ * - LOOKUP_FOUND when at least one candidate was appended;
+ * - LOOKUP_NOT_FOUND when no entry or no certificate matched;
+ * - LOOKUP_UNAVAILABLE with *error_r, naming the directory, the URI and the
+ *   reason, when no server could be reached or the search timed out or
+ *   ended with sizeLimitExceeded, a referral, another error, or only search
+ *   references.
+ * The caller clears out, whatever the result. */
 enum lookup_status directory_lookup(struct directory *dir, const char *email,
     struct cert_candidates *out, char **error_r);
 

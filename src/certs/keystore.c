@@ -21,8 +21,8 @@
 #include "certs/sslerr.h"
 #include "util/xmalloc.h"
 
-/* Key, certificate and passphrase files are small; a larger one is a
- * wrong file. */
+/* Key, certificate and passphrase files are a few kilobytes, so a larger
+ * file is rejected as the wrong file. */
 #define KEYSTORE_FILE_MAX_SIZE (1024 * 1024)
 
 /* Permission bits that let group or others read or write. */
@@ -169,9 +169,16 @@ keystore_load_p12(const char *dir, const char *address, struct signing_identity 
 		goto fail;
 	}
 	if (PKCS12_parse(p12, pass.data, &id->key, &id->cert, &id->chain) != 1) {
-		/* OpenSSL 3 reads RC2 and 3DES-protected files only with the
-		 * legacy provider, which is not loaded. */
-		*error_r = keystore_ssl_error(dir, name, "reading the PKCS#12 file failed");
+		/* OpenSSL 3 has RC2, the certificate encryption of older
+		 * exports, only in its legacy provider, which is not loaded. */
+		if (ERR_GET_REASON(ERR_peek_last_error()) == ERR_R_UNSUPPORTED)
+			*error_r = keystore_ssl_error(dir, name, "reading the PKCS#12 file "
+			    "failed because it uses a legacy algorithm such as RC2; export "
+			    "it again with AES or 3DES (openssl pkcs12 -export without "
+			    "-legacy)");
+		else
+			*error_r = keystore_ssl_error(dir, name,
+			    "reading the PKCS#12 file failed");
 		goto fail;
 	}
 	if (id->key == NULL || id->cert == NULL) {

@@ -182,8 +182,13 @@ cert_resolve_failed(struct cert_resolution *res, const char *email, bool served,
 	char *what = cert_describe(v);
 
 	res->reason = v->reason;
-	res->detail = xasprintf("%s (%s), the most recent of %zu certificates: %s",
-	    cert_reason_text(v->reason), v->detail, res->verdict_count, what);
+	if (res->verdict_count == 1)
+		res->detail = xasprintf("%s: %s; the only certificate found: %s",
+		    cert_reason_text(v->reason), v->detail, what);
+	else
+		res->detail = xasprintf("%s: %s; the most recent of %zu certificates "
+		    "found: %s", cert_reason_text(v->reason), v->detail,
+		    res->verdict_count, what);
 	free(what);
 }
 

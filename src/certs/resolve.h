@@ -1,6 +1,6 @@
-/* Resolution of an address to one valid certificate: asks the directories
- * that serve its domain, validates every candidate and chooses one. Used by
- * Email/set and by the lookup command. */
+/* Resolution of an address to one valid certificate: queries the
+ * directories that serve its domain, validates every candidate and chooses
+ * one. Used by Email/set and by the lookup command. */
 #ifndef SMIMEGW_RESOLVE_H
 #define SMIMEGW_RESOLVE_H
 
@@ -13,7 +13,7 @@
 
 struct cert_resolver;
 
-/* Returns a resolver over dirs (asked in this order) and trust. Both are
+/* Returns a resolver over dirs (queried in this order) and trust. Both are
  * borrowed and must outlive the resolver; the array itself is copied. */
 struct cert_resolver *cert_resolver_new(struct directory **dirs, size_t dir_count,
     const struct cert_trust *trust);
@@ -39,7 +39,7 @@ struct cert_resolution {
 };
 
 /* Resolves email for purpose at time now. The directories serving its
- * domain are asked in order, every candidate is validated, and among the
+ * domain are queried in order, every candidate is validated, and among the
  * valid ones the latest notBefore wins (ties: the latest notAfter). The
  * first directory that yields a valid certificate ends the search.
  * RESOLVE_UNAVAILABLE when a directory that might hold the address could

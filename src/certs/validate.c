@@ -18,7 +18,7 @@
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
-/* Certificate bundles larger than this are surely a wrong path. */
+/* Certificate bundles larger than this are rejected as the wrong file. */
 #define CERT_BUNDLE_MAX_SIZE (16 * 1024 * 1024)
 
 struct cert_trust {
@@ -187,27 +187,25 @@ cert_verdict(char **detail_r, enum cert_reason r, const char *fmt, ...)
 	return r;
 }
 
-/* Checks the validity period of one certificate against now. who names it
- * in the detail ("" for the certificate itself). */
 static enum cert_reason
-cert_check_time(X509 *cert, time_t now, const char *who, char **detail_r)
+cert_check_time(X509 *cert, time_t now, char **detail_r)
 {
 	char buf[32];
 	int cmp;
 
 	cmp = X509_cmp_time(X509_get0_notAfter(cert), &now);
 	if (cmp == 0)
-		return cert_verdict(detail_r, CERT_INVALID, "%snotAfter cannot be read", who);
+		return cert_verdict(detail_r, CERT_INVALID, "notAfter cannot be read");
 	if (cmp < 0)
-		return cert_verdict(detail_r, CERT_EXPIRED, "%snotAfter %s is in the past",
-		    who, cert_time_string(X509_get0_notAfter(cert), buf, sizeof(buf)));
+		return cert_verdict(detail_r, CERT_EXPIRED, "notAfter %s is in the past",
+		    cert_time_string(X509_get0_notAfter(cert), buf, sizeof(buf)));
 
 	cmp = X509_cmp_time(X509_get0_notBefore(cert), &now);
 	if (cmp == 0)
-		return cert_verdict(detail_r, CERT_INVALID, "%snotBefore cannot be read", who);
+		return cert_verdict(detail_r, CERT_INVALID, "notBefore cannot be read");
 	if (cmp > 0)
 		return cert_verdict(detail_r, CERT_NOT_YET_VALID,
-		    "%snotBefore %s is in the future", who,
+		    "notBefore %s is in the future",
 		    cert_time_string(X509_get0_notBefore(cert), buf, sizeof(buf)));
 	return CERT_OK;
 }
@@ -499,7 +497,7 @@ cert_validate_chain(const struct cert_trust *trust, X509 *cert,
 
 	/* The certificate's own period first, so that an expired certificate
 	 * is reported as expired even when its chain is broken too. */
-	r = cert_check_time(cert, now, "", detail_r);
+	r = cert_check_time(cert, now, detail_r);
 	if (r != CERT_OK)
 		return r;
 	r = cert_check_chain(trust, cert, untrusted, now, &chain, detail_r);

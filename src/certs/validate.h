@@ -38,7 +38,7 @@ enum cert_purpose { CERT_PURPOSE_ENCRYPT, CERT_PURPOSE_SIGN };
 struct cert_trust;
 
 /* Loads the trust anchors and intermediates from files in any form that
- * certvalue_parse accepts (usually PEM bundles). Every file must hold at
+ * certvalue_parse accepts (usually PEM bundles). Every file must contain at
  * least one certificate. An anchor need not be self-signed: a chain may end
  * at any anchor. Returns 0 with *trust_r, or -1 with *error_r naming the
  * file. */
@@ -48,27 +48,28 @@ int cert_trust_load(char *const *anchor_files, size_t anchor_count,
 
 void cert_trust_free(struct cert_trust *trust);
 
-/* Validates cert for email and purpose at time now, in this order: validity
- * period of cert itself; chain to a trust anchor with every certificate of
- * the chain valid at now; key type (RSA or EC); keyUsage when present
- * (encrypt: keyEncipherment for RSA, keyAgreement for EC; sign:
- * digitalSignature or nonRepudiation); extendedKeyUsage when present
- * (emailProtection or anyExtendedKeyUsage); email equal, ignoring case, to an
- * rfc822Name of subjectAltName or, only when there is none, to a subject
- * emailAddress. email NULL skips the address check. untrusted holds extra
- * certificates that may serve as intermediates (may be NULL). Revocation is
- * not checked here. Returns CERT_OK or the first failing reason; cert NULL
- * gives CERT_NONE. When detail_r is not NULL, *detail_r is set to an
- * allocated human detail, e.g. "notAfter 2024-01-01T00:00:00Z is in the
- * past". */
+/* Validates cert for email and purpose at time now. The checks, in order:
+ * 1. the validity period of cert itself;
+ * 2. a chain to a trust anchor, every certificate of it valid at now;
+ * 3. the key type, RSA or EC;
+ * 4. keyUsage when present: keyEncipherment (RSA) or keyAgreement (EC) to
+ *    encrypt, digitalSignature or nonRepudiation to sign;
+ * 5. extendedKeyUsage when present: emailProtection or anyExtendedKeyUsage;
+ * 6. email equal, ignoring case, to an rfc822Name of subjectAltName or, only
+ *    when there is none, to a subject emailAddress. email NULL skips this.
+ * untrusted contains extra certificates that may serve as intermediates
+ * (may be NULL). Revocation is not checked here.
+ * Returns CERT_OK or the first failing reason, and CERT_NONE for cert NULL.
+ * When detail_r is not NULL, *detail_r is set to an allocated human detail,
+ * e.g. "notAfter 2024-01-01T00:00:00Z is in the past". */
 enum cert_reason cert_validate(const struct cert_trust *trust, X509 *cert,
     STACK_OF(X509) *untrusted, const char *email, enum cert_purpose purpose,
     time_t now, char **detail_r);
 
-/* Same as cert_validate, and on CERT_OK sets *chain_r (when not NULL) to the
- * verified chain above cert: intermediates, then the trust anchor; the
- * caller frees it with sk_X509_pop_free(chain, X509_free). *chain_r is
- * NULL for any other result. */
+/* Validates like cert_validate. On CERT_OK it also sets *chain_r (when not
+ * NULL) to the verified chain above cert, intermediates first and the trust
+ * anchor last, which the caller frees with sk_X509_pop_free(chain,
+ * X509_free). For any other result *chain_r is NULL. */
 enum cert_reason cert_validate_chain(const struct cert_trust *trust, X509 *cert,
     STACK_OF(X509) *untrusted, const char *email, enum cert_purpose purpose,
     time_t now, STACK_OF(X509) **chain_r, char **detail_r);

@@ -36,10 +36,10 @@ ldapconn_is_unreachable(int rc)
 	}
 }
 
-/* Appends "uri: LDAP error (diagnostic message)" to sb. */
+/* Appends "uri: step failed: LDAP error" and the diagnostic message to sb. */
 static void
-ldapconn_append_error(struct strbuf *sb, LDAP *ld, const char *uri,
-    const char *step, int rc)
+ldapconn_append_error(struct strbuf *sb, const struct ldapconn_config *cfg, LDAP *ld,
+    const char *uri, const char *step, int rc)
 {
 	char *diag = NULL;
 
@@ -50,9 +50,16 @@ ldapconn_append_error(struct strbuf *sb, LDAP *ld, const char *uri,
 	    ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag) == LDAP_OPT_SUCCESS &&
 	    diag != NULL) {
 		if (diag[0] != '\0')
-			strbuf_printf(sb, " (%s)", diag);
+			strbuf_printf(sb, ", diagnostic message \"%s\"", diag);
 		ldap_memfree(diag);
 	}
+	/* libldap reports a failed TLS handshake, including a server
+	 * certificate that does not verify, only as a connection error. */
+	if ((cfg->starttls || ldapconn_uri_is_ldaps(uri)) &&
+	    (rc == LDAP_CONNECT_ERROR || rc == LDAP_SERVER_DOWN))
+		strbuf_appends(sb, " (the TLS handshake or the verification of the "
+		    "server certificate may have failed: check the CA file and that the "
+		    "certificate names the host of the URI)");
 }
 
 static int
@@ -122,6 +129,8 @@ ldapconn_connect(const struct ldapconn_config *cfg, const char *uri, LDAP **ld_r
 	return LDAP_SUCCESS;
 }
 
+static char ldapconn_empty[1];
+
 static int
 ldapconn_bind(const struct ldapconn_config *cfg, LDAP *ld, const char **step_r)
 {
@@ -137,7 +146,11 @@ ldapconn_bind(const struct ldapconn_config *cfg, LDAP *ld, const char **step_r)
 		return ldap_sasl_bind_s(ld, cfg->bind_dn, LDAP_SASL_SIMPLE, &cred,
 		    NULL, NULL, NULL);
 	case LDAPCONN_BIND_SASL_EXTERNAL:
+		/* An empty initial response, not an absent one, completes the
+		 * exchange in one step (RFC 4422 appendix A). Without it slapd
+		 * 2.5 returns saslBindInProgress. */
 		*step_r = "SASL EXTERNAL bind";
+		cred.bv_val = ldapconn_empty;
 		return ldap_sasl_bind_s(ld, NULL, "EXTERNAL", &cred, NULL, NULL, NULL);
 	case LDAPCONN_BIND_ANONYMOUS:
 	default:
@@ -172,7 +185,7 @@ ldapconn_open(const struct ldapconn_config *cfg, LDAP **ld_r, char **error_r)
 			*ld_r = ld;
 			return 0;
 		}
-		ldapconn_append_error(&errors, ld, uri, step, rc);
+		ldapconn_append_error(&errors, cfg, ld, uri, step, rc);
 		if (ld != NULL)
 			ldap_unbind_ext_s(ld, NULL, NULL);
 	}
@@ -224,7 +237,7 @@ ldapconn_check_password(const struct ldapconn_config *cfg, const char *dn,
 				return ldapconn_bind_verdict(uri, dn, rc);
 			}
 		}
-		ldapconn_append_error(&errors, ld, uri, step, rc);
+		ldapconn_append_error(&errors, cfg, ld, uri, step, rc);
 		if (ld != NULL)
 			ldap_unbind_ext_s(ld, NULL, NULL);
 	}

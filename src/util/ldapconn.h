@@ -38,12 +38,15 @@ struct ldapconn_config {
 int ldapconn_open(const struct ldapconn_config *cfg, LDAP **ld_r, char **error_r);
 
 /* Checks a password by a simple bind as dn on a fresh connection that is
- * closed afterwards. Returns 1 when the bind succeeds; 0 on
- * invalidCredentials or another rejection of the bind (logged as a
- * warning), and always for an empty password or DN (an empty password would
- * be an unauthenticated bind, RFC 4513 5.1.2); -1 with *error_r when no
- * server could be used. Another URI is tried only when a server cannot be
- * used, never after a rejection. */
+ * closed afterwards. Returns:
+ * - 1 when the bind succeeds;
+ * - 0 on invalidCredentials or another rejection of the bind (logged as a
+ *   warning), and always for an empty password or DN, without connecting,
+ *   because an empty password makes an unauthenticated bind (RFC 4513
+ *   5.1.2) that some servers accept as success;
+ * - -1 with *error_r when no server could be used.
+ * Another URI is tried only when a server cannot be used, never after a
+ * rejection. */
 int ldapconn_check_password(const struct ldapconn_config *cfg, const char *dn,
     const char *password, char **error_r);
 

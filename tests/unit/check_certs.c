@@ -335,7 +335,12 @@ static const struct validate_case {
 static X509 *
 make_case_cert(const struct validate_case *c)
 {
-	EVP_PKEY *key = c->key == TK_RSA ? key_rsa : c->key == TK_EC ? key_ec : key_ed;
+	EVP_PKEY *key = key_ed;
+
+	if (c->key == TK_RSA)
+		key = key_rsa;
+	else if (c->key == TK_EC)
+		key = key_ec;
 
 	switch (c->issuer) {
 	case TI_ROOT:
@@ -501,7 +506,7 @@ der_of(X509 *cert, size_t *len_r)
 	return der;
 }
 
-/* Returns a degenerate certs-only SignedData holding certs. */
+/* Returns a degenerate certs-only SignedData containing certs. */
 static PKCS7 *
 make_certs_only(X509 *const *certs)
 {

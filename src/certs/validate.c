@@ -144,6 +144,16 @@ cert_trust_load(char *const *anchor_files, size_t anchor_count,
 		if (cert_trust_read(intermediate_files[i], trust->intermediates, error_r) < 0)
 			goto fail;
 	}
+	/* OpenSSL computes a certificate's extension cache on first use and
+	 * threads that verify at the same time race on it (found with
+	 * ThreadSanitizer, OpenSSL 3.0), so it is filled here, before the
+	 * certificates are shared. */
+	for (int i = 0; i < sk_X509_num(anchors); i++)
+		X509_check_purpose(sk_X509_value(anchors, i), -1, 0);
+	for (int i = 0; i < sk_X509_num(trust->intermediates); i++)
+		X509_check_purpose(sk_X509_value(trust->intermediates, i), -1, 0);
+	ERR_clear_error();
+
 	sk_X509_pop_free(anchors, X509_free);
 	*trust_r = trust;
 	return 0;

@@ -2,6 +2,7 @@
  * configured TLS and bind, checks passwords, escapes filter values. */
 #include "util/ldapconn.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -10,6 +11,20 @@
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
+
+static pthread_once_t ldapconn_once = PTHREAD_ONCE_INIT;
+
+/* libldap initialises its global options on first use without a lock, so
+ * threads that open their first connections at the same time race on it
+ * (found with ThreadSanitizer, OpenLDAP 2.5.13). Reading a global option
+ * does that initialisation, once. */
+static void
+ldapconn_init_library(void)
+{
+	int version = 0;
+
+	ldap_get_option(NULL, LDAP_OPT_PROTOCOL_VERSION, &version);
+}
 
 static bool
 ldapconn_uri_is_ldaps(const char *uri)
@@ -102,6 +117,7 @@ ldapconn_connect(const struct ldapconn_config *cfg, const char *uri, LDAP **ld_r
 	LDAP *ld = NULL;
 	int rc;
 
+	pthread_once(&ldapconn_once, ldapconn_init_library);
 	*step_r = "ldap_initialize";
 	rc = ldap_initialize(&ld, uri);
 	if (rc != LDAP_SUCCESS)

@@ -46,7 +46,11 @@ bool directory_serves(const struct directory *dir, const char *email);
 /* A certificate found in a directory entry. Every field is owned. */
 struct cert_candidate {
 	X509 *cert;
-	STACK_OF(X509) *extra;	/* the entry's other certificates: possible intermediates */
+	/* The entry's other certificates: possible intermediates.
+	 * NOTE: CA entries elsewhere in the directory are not searched, so
+	 * intermediates that only they contain must be in the configured
+	 * bundle. */
+	STACK_OF(X509) *extra;
 	char *directory;	/* directory name */
 	char *dn;		/* entry DN */
 	char *attribute;	/* attribute description as returned */

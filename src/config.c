@@ -205,7 +205,8 @@ config_secret_file(struct config_parser *p, const char *where, const char *path)
 }
 
 static const char *const config_directory_keys[] = {
-	"name", "uris", "startTls", "caFile", "bind", "base", "scope", "filter",
+	"name", "uris", "startTls", "caFile", "tlsCertFile", "tlsKeyFile", "bind",
+	"base", "scope", "filter",
 	"attributes", "timeoutSeconds", "sizeLimit", "domains", NULL
 };
 static const char *const config_bind_keys[] = {
@@ -239,6 +240,9 @@ config_parse_bind(struct config_parser *p, json_t *dir, const char *where,
 		free(password_file);
 	} else if (strcmp(method, "sasl-external") == 0) {
 		conn->bind_method = LDAPCONN_BIND_SASL_EXTERNAL;
+		if (conn->tls_cert_file == NULL)
+			config_fail(p, "option \"%s.bind\": method sasl-external needs tlsCertFile and tlsKeyFile",
+			    where);
 	} else if (strcmp(method, "anonymous") != 0) {
 		config_fail(p, "option \"%s.bind.method\" is \"%s\"; expected anonymous, simple or sasl-external",
 		    where, method);
@@ -279,6 +283,10 @@ config_parse_directory(struct config_parser *p, json_t *dir, size_t index,
 	out->conn.uris = config_strings(p, dir, where, "uris", false, &out->conn.uri_count);
 	out->conn.starttls = config_bool(p, dir, where, "startTls", false);
 	out->conn.ca_file = config_path(p, dir, where, "caFile", NULL);
+	out->conn.tls_cert_file = config_path(p, dir, where, "tlsCertFile", NULL);
+	out->conn.tls_key_file = config_path(p, dir, where, "tlsKeyFile", NULL);
+	if ((out->conn.tls_cert_file == NULL) != (out->conn.tls_key_file == NULL))
+		config_fail(p, "option \"%s\": tlsCertFile and tlsKeyFile go together", where);
 	out->conn.timeout_seconds = (int)config_int(p, dir, where, "timeoutSeconds", 5, 1, 300);
 	config_parse_bind(p, dir, where, &out->conn);
 	out->base = config_string(p, dir, where, "base", NULL);
@@ -314,6 +322,8 @@ config_directory_clear(struct directory_config *dir)
 	free(dir->name);
 	config_strings_free(dir->conn.uris, dir->conn.uri_count);
 	free(dir->conn.ca_file);
+	free(dir->conn.tls_cert_file);
+	free(dir->conn.tls_key_file);
 	free(dir->conn.bind_dn);
 	if (dir->conn.bind_password != NULL) {
 		explicit_bzero(dir->conn.bind_password, strlen(dir->conn.bind_password));

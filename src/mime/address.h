@@ -13,8 +13,15 @@ struct mime_address {
 /* Returns true when email is a valid RFC 5322 addr-spec without comments or
  * folding white space: a dot-atom or quoted-string local part, "@", and a
  * dot-atom or domain-literal domain. UTF-8 (RFC 6532) is accepted in both
- * parts; control characters, CR, LF and NUL never are. */
+ * parts; control characters, CR, LF and NUL never are. Spaces and tabs are
+ * accepted only inside a quoted local part. The RFC 5321 limits apply: at
+ * most 64 octets of local part and 254 in all. */
 bool mime_address_is_valid(const char *email);
+
+/* Like mime_address_is_valid, but returns 0, or -1 with *error_r an
+ * allocated message such as: invalid email address "a@@b": invalid
+ * character "@" in domain. A NULL email is reported as missing. */
+int mime_address_check(const char *email, char **error_r);
 
 /* Parses an RFC 5322 address-list (mailboxes and groups; groups are
  * flattened into their members) from header field text, decoding RFC 2047

@@ -18,35 +18,44 @@
 int mime_header_check_name(const char *name, char **error_r);
 
 /* Unstructured text such as Subject. Rejects CR, LF and NUL and invalid
- * UTF-8. */
+ * UTF-8. Leading and trailing white space is dropped. Words that are not
+ * printable ASCII, look like encoded-words or do not fit on a line alone are
+ * written as encoded-words, so that every line has at most 78 characters. */
 int mime_header_append_text(struct strbuf *out, const char *name,
     const char *value, char **error_r);
 
 /* A mailbox list such as From or To: display names quoted or encoded as
- * needed, addresses never encoded. Rejects invalid addresses and names with
- * CR, LF or NUL. */
+ * needed, addresses never encoded. Rejects invalid addresses, names with
+ * CR, LF or NUL or invalid UTF-8, and an empty list. A NULL or empty name
+ * writes the bare address. */
 int mime_header_append_addresses(struct strbuf *out, const char *name,
     const struct mime_address *addrs, size_t count, char **error_r);
 
 /* A list of msg-ids given without angle brackets (Message-ID, In-Reply-To,
  * References); each must be "id-left@id-right" without white space, "<" or
- * ">". */
+ * ">". Both sides may have atext and dots, and id-right may instead be a
+ * "[...]" literal. Rejects an empty list. */
 int mime_header_append_msgids(struct strbuf *out, const char *name,
     const char *const *ids, size_t count, char **error_r);
 
-/* An RFC 5322 date-time for t shown at the given offset from UTC in minutes. */
+/* An RFC 5322 date-time for t shown at the given offset from UTC in
+ * minutes. An offset outside -99:59 to +99:59 is written as +0000 with t in
+ * UTC. name must be a valid field name. */
 void mime_header_append_date(struct strbuf *out, const char *name, time_t t,
     int utc_offset_minutes);
 
 /* A value that is already in RFC 5322 syntax (for header:NAME:asRaw). It may
  * contain folding (CRLF followed by white space) but no other CR or LF, no
- * NUL and no 8-bit bytes unless they are valid UTF-8. It is written as given
- * after "Name:". */
+ * NUL, no other control character except tab, no line of only white space
+ * and no 8-bit bytes unless they are valid UTF-8. It is written as given
+ * after "Name:", except that white space at the end of each line is dropped
+ * so that no line ends in white space. Lines over 998 octets are rejected. */
 int mime_header_append_raw(struct strbuf *out, const char *name,
     const char *value, char **error_r);
 
-/* Generates a new Message-ID value (without angle brackets) using random
- * bytes and the given domain. The caller frees it. */
+/* Generates a new Message-ID value (without angle brackets): 32 random hex
+ * digits, "@" and domain, or "smimegw.invalid" when domain is NULL or not
+ * valid there. The caller frees it. */
 char *mime_header_new_msgid(const char *domain);
 
 #endif

@@ -1,8 +1,11 @@
 /* A MIME body part tree and its rendering into a 7-bit-safe entity (RFC 2045,
- * RFC 2046, RFC 2183): every leaf gets quoted-printable or base64 chosen from
- * its content (binary content is always base64), encoded lines are at most 76
- * characters, all line ends are CRLF and no signed line ends in white space.
- * The rendered entity is what smime/ signs or encrypts, byte for byte. */
+ * RFC 2046, RFC 2183). Short-line printable ASCII text goes as 7bit, other
+ * text as quoted-printable or base64 chosen from its content, and every
+ * other leaf as base64. Body lines are at most 76 characters and header
+ * lines at most 78 where white space allows. All line ends are CRLF, and no
+ * line ends in white space except inside a message/rfc822 part that goes as
+ * 7bit, whose lines are kept as given. The rendered entity is what smime/
+ * signs or encrypts, byte for byte. */
 #ifndef SMIMEGW_MIME_PART_H
 #define SMIMEGW_MIME_PART_H
 
@@ -19,16 +22,21 @@ struct mime_param {
 struct mime_part {
 	char *type;		/* "text/plain", "multipart/mixed"; lower case */
 	char *charset;		/* text leaves: NULL means "utf-8" */
-	char *disposition;	/* "attachment", "inline" or NULL */
-	char *filename;		/* UTF-8 file name or NULL; RFC 2231 when needed */
+	char *disposition;	/* "attachment", "inline" or NULL; a filename
+				 * without it gets "attachment" */
+	char *filename;		/* UTF-8 file name or NULL; RFC 2231 when needed,
+				 * and also Content-Type name= (RFC 2047) */
 	char *cid;		/* Content-ID without angle brackets, or NULL */
 	char *language;		/* Content-Language value, or NULL */
 	char *location;		/* Content-Location value, or NULL */
-	struct mime_param *extra_headers;	/* other fields: name + raw value */
+	struct mime_param *extra_headers;	/* other fields: name + raw value
+						 * (US-ASCII, see
+						 * mime_header_append_raw) */
 	size_t extra_header_count;
 
-	/* Leaf content, decoded. For text/ types with charset utf-8 line ends
-	 * are normalised to CRLF when rendered. */
+	/* Leaf content, decoded. For text/ types in a charset where CR and LF
+	 * are single bytes (all but UTF-16, UTF-32, UCS-2 and UCS-4) and for
+	 * message/rfc822, bare CR and LF become CRLF when rendered. */
 	unsigned char *body;
 	size_t body_len;
 
@@ -50,14 +58,20 @@ void mime_part_clear(struct mime_part *part);
 
 /* Renders part as an entity: its Content-* header fields, an empty line, and
  * the encoded body (multipart bodies with fresh random boundaries that do not
- * occur in the content). Appends to out and returns 0, or -1 with *error_r an
- * allocated message (invalid type, charset or header value). */
+ * occur in the content, an empty preamble and the close delimiter). No
+ * MIME-Version field is written. Appends to out and returns 0, or -1 with
+ * *error_r an allocated message and out unchanged (invalid type, charset or
+ * header value, an extra field that repeats one the renderer writes, a
+ * multipart without children or nesting deeper than 32 levels). */
 int mime_part_render(const struct mime_part *part, struct strbuf *out,
     char **error_r);
 
 /* Encoders used by the renderer, exposed for tests. Both append CRLF line
- * ends and keep lines at most 76 characters. mime_encode_qp treats input as
- * text with CRLF line ends and encodes trailing white space. */
+ * ends and keep lines at most 76 characters, and their output ends in CRLF
+ * unless it is empty. mime_encode_qp treats input as text with CRLF line
+ * ends, encodes bare CR and LF, white space at a line end and the "F" of a
+ * line starting with "From ", and ends with a soft line break when the input
+ * does not end in CRLF. */
 void mime_encode_base64(const unsigned char *data, size_t len, struct strbuf *out);
 void mime_encode_qp(const unsigned char *data, size_t len, struct strbuf *out);
 

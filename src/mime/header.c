@@ -97,7 +97,7 @@ static struct header_word *
 header_split_words(const char *value, size_t len, size_t *count_r)
 {
 	struct header_word *words = NULL;
-	size_t count = 0, i = 0;
+	size_t count = 0, cap = 0, i = 0;
 
 	while (i < len) {
 		struct header_word w;
@@ -117,7 +117,10 @@ header_split_words(const char *value, size_t len, size_t *count_r)
 			if (count > 0)
 				words[count - 1].encode = true;
 		}
-		words = xreallocarray(words, count + 1, sizeof(*words));
+		if (count == cap) {
+			cap = cap > 0 ? cap * 2 : 16;
+			words = xreallocarray(words, cap, sizeof(*words));
+		}
 		words[count++] = w;
 	}
 	*count_r = count;

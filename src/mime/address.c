@@ -25,15 +25,15 @@ address_describe_char(struct address_reason *reason, const char *s,
 	unsigned char c = (unsigned char)*s;
 
 	if (c == ' ')
-		snprintf(reason->text, sizeof(reason->text), "invalid space in %s", where);
+		snprintf(reason->text, sizeof(reason->text),
+		    "invalid space in %s", where);
 	else if (c < 0x20 || c == 0x7f)
 		snprintf(reason->text, sizeof(reason->text),
 		    "invalid control character 0x%02x in %s", c, where);
 	else if (c >= 0x80)
 		snprintf(reason->text, sizeof(reason->text),
-		    "invalid character \"%.*s\" in %s",
-		    (int)mime_text_utf8_len((const unsigned char *)s, strlen(s)),
-		    s, where);
+		    "invalid character \"%.*s\" in %s", (int)mime_text_utf8_len(
+		    (const unsigned char *)s, strlen(s)), s, where);
 	else
 		snprintf(reason->text, sizeof(reason->text),
 		    "invalid character \"%c\" in %s", c, where);
@@ -274,7 +274,8 @@ address_ascii_equal(const char *a, size_t a_len, const char *b, size_t b_len)
 	if (a_len != b_len)
 		return false;
 	for (i = 0; i < a_len; i++) {
-		unsigned char ca = (unsigned char)a[i], cb = (unsigned char)b[i];
+		unsigned char ca = (unsigned char)a[i];
+		unsigned char cb = (unsigned char)b[i];
 
 		if (ca >= 'A' && ca <= 'Z')
 			ca = (unsigned char)(ca - 'A' + 'a');

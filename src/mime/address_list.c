@@ -51,7 +51,8 @@ alist_push(struct alist_parser *p, enum alist_kind kind, bool space_before)
 
 	if (p->count == p->cap) {
 		p->cap = p->cap > 0 ? p->cap * 2 : 16;
-		p->tokens = xreallocarray(p->tokens, p->cap, sizeof(*p->tokens));
+		p->tokens = xreallocarray(p->tokens, p->cap,
+		    sizeof(*p->tokens));
 	}
 	t = &p->tokens[p->count++];
 	memset(t, 0, sizeof(*t));
@@ -189,7 +190,8 @@ alist_tokenize(struct alist_parser *p)
 		if (c == '(') {
 			n = alist_take_comment(p, s + i);
 			if (n == 0)
-				return alist_fail(p, "missing \")\" after comment");
+				return alist_fail(p,
+				    "missing \")\" after comment");
 			space = true;
 			i += n;
 			continue;
@@ -204,8 +206,8 @@ alist_tokenize(struct alist_parser *p)
 			t = alist_push(p, ALIST_LITERAL, space);
 			n = alist_scan_literal(s + i, &t->text);
 			if (n == 0)
-				return alist_fail(p, "missing \"]\" after domain "
-				    "literal");
+				return alist_fail(p,
+				    "missing \"]\" after domain literal");
 		} else if (strchr(",:;<>@.", c) != NULL) {
 			t = alist_push(p, ALIST_SPECIAL, space);
 			strbuf_appendc(&t->text, c);
@@ -213,7 +215,8 @@ alist_tokenize(struct alist_parser *p)
 		} else {
 			n = alist_scan_atom(s + i, len - i);
 			if (n == 0)
-				return alist_unexpected_char(p, (unsigned char)c);
+				return alist_unexpected_char(p,
+				    (unsigned char)c);
 			t = alist_push(p, ALIST_ATOM, space);
 			strbuf_append(&t->text, s + i, n);
 		}
@@ -418,7 +421,8 @@ alist_parse_angle_addr(struct alist_parser *p, size_t start, size_t end)
 		/* obs-route: "@domain,@domain:" before the address */
 		while (!alist_is(p, ':')) {
 			if (alist_peek(p)->kind == ALIST_END)
-				return alist_fail(p, "missing \":\" after route");
+				return alist_fail(p,
+				    "missing \":\" after route");
 			p->pos++;
 		}
 		p->pos++;
@@ -462,7 +466,8 @@ alist_parse_group_list(struct alist_parser *p)
 {
 	for (;;) {
 		if (alist_peek(p)->kind == ALIST_END)
-			return alist_fail(p, "missing \";\" at the end of a group");
+			return alist_fail(p,
+			    "missing \";\" at the end of a group");
 		if (alist_is(p, ';')) {
 			p->pos++;
 			return 0;

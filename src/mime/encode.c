@@ -42,9 +42,9 @@ encode_is_crlf(const unsigned char *data, size_t len, size_t i)
 	return i + 1 < len && data[i] == '\r' && data[i + 1] == '\n';
 }
 
-/* Whether data[i] may be written as itself. White space may not end a line,
- * and an "F" that starts a line of "From " is encoded so that an mbox writer
- * cannot change the line to ">From " under a signature. */
+/* Returns whether data[i] may be written as itself. White space may not end
+ * a line, and an "F" that starts a line of "From " is encoded so that an mbox
+ * writer cannot change the line to ">From " under a signature. */
 static bool
 encode_qp_is_literal(const unsigned char *data, size_t len, size_t i,
     size_t line_len)

@@ -108,7 +108,8 @@ encword_append_encoded(struct strbuf *sb, const unsigned char *text,
 				v |= text[i + 2];
 			strbuf_appendc(sb, encword_b64[(v >> 18) & 63]);
 			strbuf_appendc(sb, encword_b64[(v >> 12) & 63]);
-			strbuf_appendc(sb, n > 1 ? encword_b64[(v >> 6) & 63] : '=');
+			strbuf_appendc(sb,
+			    n > 1 ? encword_b64[(v >> 6) & 63] : '=');
 			strbuf_appendc(sb, n > 2 ? encword_b64[v & 63] : '=');
 		}
 	}

@@ -1,7 +1,7 @@
 /* A writer for one header field that folds its value (RFC 5322 section
- * 2.2.3): words are appended with the white space that precedes them, and a
- * CRLF is inserted before that white space when the word would take the line
- * past 78 characters. Lines longer than 998 octets make the field fail. */
+ * 2.2.3). Words are appended with the white space that precedes them. A CRLF
+ * goes before that white space when the word would take the line past 78
+ * characters. Lines longer than 998 octets make the field fail. */
 #ifndef SMIMEGW_MIME_FOLD_H
 #define SMIMEGW_MIME_FOLD_H
 

@@ -68,7 +68,8 @@ header_check_text(const char *name, const char *value, char **error_r)
 		return header_value_error(name, value, "contains CR or LF",
 		    error_r);
 	if (!mime_text_is_utf8(value, strlen(value)))
-		return header_value_error(name, value, "invalid UTF-8", error_r);
+		return header_value_error(name, value, "invalid UTF-8",
+		    error_r);
 	return 0;
 }
 
@@ -210,7 +211,8 @@ header_name_form(const char *name)
 			word_len = 0;
 			continue;
 		}
-		if (!mime_text_is_atext(c) || ++word_len + 1 > MIME_FOLD_LINE_MAX)
+		word_len++;
+		if (!mime_text_is_atext(c) || word_len + 1 > MIME_FOLD_LINE_MAX)
 			atoms = false;
 	}
 	if (atoms)
@@ -228,11 +230,13 @@ header_write_name(struct mime_fold *fold, const char *name)
 
 	switch (header_name_form(name)) {
 	case HEADER_NAME_ATOMS:
-		for (p = name; *p != '\0'; p = *space != '\0' ? space + 1 : space) {
+		for (p = name; *p != '\0'; p = space) {
 			space = strchr(p, ' ');
 			if (space == NULL)
 				space = p + strlen(p);
 			mime_fold_append(fold, " ", 1, p, (size_t)(space - p));
+			if (*space == ' ')
+				space++;
 		}
 		break;
 	case HEADER_NAME_QUOTED:
@@ -265,7 +269,8 @@ header_check_mailbox(const char *name, const struct mime_address *addr,
 		return 0;
 	label = xasprintf("invalid display name in %s", name);
 	if (strpbrk(addr->name, "\r\n") != NULL) {
-		*error_r = mime_text_error(label, addr->name, "contains CR or LF");
+		*error_r = mime_text_error(label, addr->name,
+		    "contains CR or LF");
 		ret = -1;
 	} else if (!mime_text_is_utf8(addr->name, strlen(addr->name))) {
 		*error_r = mime_text_error(label, addr->name, "invalid UTF-8");
@@ -315,9 +320,10 @@ mime_header_append_addresses(struct strbuf *out, const char *name,
 	return mime_fold_end(&fold, error_r);
 }
 
-/* msg-id without brackets: id-left "@" id-right, where both sides are
- * atext and dots (dot-atom-text, also allowing the stray dots of real-world
- * ids) and id-right may be a no-fold-literal "[...]". */
+/* Returns what is wrong with a msg-id given without brackets, or NULL.
+ * Both sides of the "@" take atext and dots, a looser dot-atom-text that
+ * admits the stray dots of real-world ids, and id-right may be a
+ * no-fold-literal "[...]". */
 static const char *
 header_msgid_problem(const char *id)
 {
@@ -365,7 +371,8 @@ mime_header_append_msgids(struct strbuf *out, const char *name,
 	if (mime_header_check_name(name, error_r) < 0)
 		return -1;
 	if (count == 0) {
-		*error_r = xasprintf("no message ids for header field %s", name);
+		*error_r = xasprintf("no message ids for header field %s",
+		    name);
 		return -1;
 	}
 	for (i = 0; i < count; i++) {
@@ -436,7 +443,8 @@ header_raw_problem(const char *name, const char *value)
 		unsigned char c = (unsigned char)value[i];
 
 		if (c == '\r') {
-			if (value[i + 1] != '\n' || !header_is_wsp(value[i + 2]))
+			if (value[i + 1] != '\n' ||
+			    !header_is_wsp(value[i + 2]))
 				return "CR or LF that is not folding";
 			if (!content)
 				return "folded line with only white space";
@@ -471,7 +479,8 @@ mime_header_append_raw(struct strbuf *out, const char *name,
 	if (value == NULL)
 		value = "";
 	if (!mime_text_is_utf8(value, strlen(value)))
-		return header_value_error(name, value, "invalid UTF-8", error_r);
+		return header_value_error(name, value, "invalid UTF-8",
+		    error_r);
 	problem = header_raw_problem(name, value);
 	if (problem != NULL)
 		return header_value_error(name, value, problem, error_r);

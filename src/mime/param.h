@@ -10,7 +10,7 @@
 enum mime_param_style {
 	MIME_PARAM_PLAIN,	/* token or quoted-string; printable ASCII */
 	MIME_PARAM_RFC2231,	/* UTF-8: name*=utf-8''..., continued */
-	MIME_PARAM_RFC2047,	/* UTF-8: name="=?utf-8?...?=" for old clients */
+	MIME_PARAM_RFC2047,	/* UTF-8: name="=?utf-8?...?=", old clients */
 };
 
 /* Appends the parameter name=value (name a token, value valid UTF-8) after

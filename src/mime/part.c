@@ -91,8 +91,8 @@ part_type_has_prefix(const char *type, const char *prefix)
 	return strncasecmp(type, prefix, strlen(prefix)) == 0;
 }
 
-/* Whether CR and LF are single bytes in charset, so that line ends can be
- * normalised without decoding. */
+/* Returns whether CR and LF are single bytes in charset, so that line ends
+ * can be normalised without decoding. */
 static bool
 part_charset_is_ascii_compatible(const char *charset)
 {
@@ -251,7 +251,8 @@ part_check_location(const char *location, char **error_r)
 
 	if (location == NULL)
 		return 0;
-	if (*location == '\0' || !mime_text_is_utf8(location, strlen(location))) {
+	if (*location == '\0' ||
+	    !mime_text_is_utf8(location, strlen(location))) {
 		*error_r = mime_text_error("invalid Content-Location", location,
 		    "empty or invalid UTF-8");
 		return -1;
@@ -365,9 +366,9 @@ part_normalise_line_ends(const unsigned char *data, size_t len,
 	}
 }
 
-/* Whether CRLF text can go as 7bit under a signature: printable US-ASCII
- * and tabs, lines of at most 76 characters, no white space at a line end
- * and no line starting with "From ". */
+/* Returns whether CRLF text can go as 7bit under a signature. It must be
+ * printable US-ASCII and tabs, in lines of at most 76 characters, with no
+ * white space at a line end and no line starting with "From ". */
 static bool
 part_is_plain_7bit(const char *text, size_t len)
 {
@@ -397,7 +398,8 @@ part_is_plain_7bit(const char *text, size_t len)
 	return true;
 }
 
-/* Whether CRLF content is 7bit data as RFC 2045 section 2.7 defines it. */
+/* Returns whether CRLF content is 7bit data as RFC 2045 section 2.7 defines
+ * it: no NUL, no 8-bit byte, no bare CR or LF, lines of at most 998. */
 static bool
 part_is_7bit_data(const char *text, size_t len)
 {
@@ -657,7 +659,8 @@ part_contains(const struct strbuf *sb, const char *needle)
 	size_t n = strlen(needle), i;
 
 	for (i = 0; i + n <= sb->len; i++) {
-		if (sb->data[i] == needle[0] && memcmp(sb->data + i, needle, n) == 0)
+		if (sb->data[i] == needle[0] &&
+		    memcmp(sb->data + i, needle, n) == 0)
 			return true;
 	}
 	return false;
@@ -714,7 +717,8 @@ part_render_multipart(const struct mime_part *part, struct strbuf *out,
 	if (part_write_headers(part, NULL, boundary, out, error_r) < 0)
 		goto out;
 	for (i = 0; i < part->child_count; i++) {
-		strbuf_printf(out, "%s--%s\r\n", i == 0 ? "" : "\r\n", boundary);
+		strbuf_printf(out, "%s--%s\r\n", i == 0 ? "" : "\r\n",
+		    boundary);
 		strbuf_append(out, children[i].data, children[i].len);
 	}
 	strbuf_printf(out, "\r\n--%s--\r\n", boundary);

@@ -24,14 +24,14 @@ struct mime_part {
 	char *charset;		/* text leaves: NULL means "utf-8" */
 	char *disposition;	/* "attachment", "inline" or NULL; a filename
 				 * without it gets "attachment" */
-	char *filename;		/* UTF-8 file name or NULL; RFC 2231 when needed,
-				 * and also Content-Type name= (RFC 2047) */
+	char *filename;		/* UTF-8 file name or NULL; RFC 2231 when
+				 * needed, and Content-Type name= (RFC 2047) */
 	char *cid;		/* Content-ID without angle brackets, or NULL */
 	char *language;		/* Content-Language value, or NULL */
 	char *location;		/* Content-Location value, or NULL */
-	struct mime_param *extra_headers;	/* other fields: name + raw value
-						 * (US-ASCII, see
-						 * mime_header_append_raw) */
+	/* Other fields: name and raw value, US-ASCII only (see
+	 * mime_header_append_raw). */
+	struct mime_param *extra_headers;
 	size_t extra_header_count;
 
 	/* Leaf content, decoded. For text/ types in a charset where CR and LF

@@ -785,6 +785,45 @@ START_TEST(header_text_error_names_value)
 }
 END_TEST
 
+START_TEST(header_hard_limit_rejects)
+{
+	struct strbuf out = STRBUF_INIT;
+	char name[1001], id[1001], *error = NULL;
+	const char *ids[1] = { id };
+
+	/* Nothing can fold inside a field name or a msg-id. */
+	memset(name, 'X', 1000);
+	name[1000] = '\0';
+	ck_assert_int_eq(mime_header_append_text(&out, name, "short", &error),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(error, "at most 998 octets"));
+	free(error);
+	ck_assert_uint_eq(out.len, 0);
+
+	memset(id, 'a', 1000);
+	id[500] = '@';
+	id[1000] = '\0';
+	ck_assert_int_eq(mime_header_append_msgids(&out, "References", ids, 1,
+	    &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "at most 998 octets"));
+	free(error);
+	ck_assert_uint_eq(out.len, 0);
+
+	/* A long id folds onto a line of its own, " <id>", so 995 octets fit
+	 * and 996 do not. */
+	id[996] = '\0';
+	ck_assert_int_eq(mime_header_append_msgids(&out, "References", ids, 1,
+	    &error), -1);
+	free(error);
+	id[995] = '\0';
+	ck_assert_int_eq(mime_header_append_msgids(&out, "References", ids, 1,
+	    &error), 0);
+	ck_assert_uint_eq(out.len, strlen("References:\r\n") + 998 + 2);
+	assert_lines(&out, 998, true, true);
+	strbuf_free(&out);
+}
+END_TEST
+
 static const struct {
 	const char *name;
 	bool valid;
@@ -2209,6 +2248,7 @@ mime_suite(void)
 	tcase_add_loop_test(header, header_text_rejects_cases, 0,
 	    COUNT(text_error_cases));
 	tcase_add_test(header, header_text_error_names_value);
+	tcase_add_test(header, header_hard_limit_rejects);
 	tcase_add_loop_test(header, header_check_name_cases, 0,
 	    COUNT(field_name_cases));
 	tcase_add_loop_test(header, header_mailbox_cases, 0,

@@ -69,9 +69,9 @@ int mime_part_render(const struct mime_part *part, struct strbuf *out,
 /* Encoders used by the renderer, exposed for tests. Both append CRLF line
  * ends and keep lines at most 76 characters, and their output ends in CRLF
  * unless it is empty. mime_encode_qp treats input as text with CRLF line
- * ends, encodes bare CR and LF, white space at a line end and the "F" of a
- * line starting with "From ", and ends with a soft line break when the input
- * does not end in CRLF. */
+ * ends. It encodes bare CR and LF, white space at a line end and the "F" of
+ * a line starting with "From ". When the input does not end in CRLF, its
+ * output ends with a soft line break. */
 void mime_encode_base64(const unsigned char *data, size_t len, struct strbuf *out);
 void mime_encode_qp(const unsigned char *data, size_t len, struct strbuf *out);
 

@@ -59,6 +59,19 @@ email_get_object(json_t *record, json_t *props)
 	return out;
 }
 
+/* Returns the Email id that id names: the id itself, or for "#creationId"
+ * the id created earlier in the same request (RFC 8620 5.3). NULL when id is
+ * not a string or names no creation. */
+static const char *
+email_get_resolve_id(struct jmap_context *ctx, json_t *id)
+{
+	const char *s = json_string_value(id);
+
+	if (s == NULL || s[0] != '#')
+		return s;
+	return json_string_value(json_object_get(ctx->created_ids, s + 1));
+}
+
 static int
 email_get_props(json_t *args, json_t **props_r, json_t **error_r)
 {
@@ -126,8 +139,9 @@ jmap_email_get(struct jmap_context *ctx, json_t *args, json_t **response_r,
 	not_found = json_array();
 	json_array_foreach(ids, i, id) {
 		json_t *record = NULL;
-		enum store_status st = json_is_string(id) ? store_email_get(store, ctx->account->id,
-		    json_string_value(id), &record, &error) : STORE_NOT_FOUND;
+		const char *email_id = email_get_resolve_id(ctx, id);
+		enum store_status st = email_id != NULL ? store_email_get(store, ctx->account->id,
+		    email_id, &record, &error) : STORE_NOT_FOUND;
 
 		if (st == STORE_OK)
 			json_array_append_new(list, email_get_object(record, props));

@@ -169,3 +169,7 @@ class Daemon:
             self.proc.kill()
             self.proc.wait()
             raise RuntimeError("smimegw did not stop within 30 seconds of SIGTERM")
+        if self.proc.returncode != 0:
+            # A sanitizer build reports leaks and errors through the exit status.
+            raise RuntimeError(f"smimegw exited with status {self.proc.returncode} after "
+                               f"SIGTERM; see {self.log_path}")

@@ -5,6 +5,7 @@ stops what it started and writes "PASSED FAILED" to the --result file."""
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,23 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import harness  # noqa: E402
+
+
+def leftover_processes(workdir):
+    """Return (pid, command line) of processes whose command line names
+    workdir: anything the test environment started and did not stop."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        if workdir in cmdline:
+            found.append((int(entry), cmdline))
+    return found
 
 
 def main():
@@ -59,6 +77,13 @@ def main():
                 print(f"integration: {err}")
                 failed += 1
         subprocess.run([testenv, "stop", workdir], check=False)
+        for pid, cmdline in leftover_processes(workdir):
+            print(f"integration: process {pid} was left running: {cmdline}")
+            failed += 1
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
         log = os.path.join(workdir, "smimegw.log")
         if failed and os.path.exists(log):
             print("---- last lines of smimegw.log ----")

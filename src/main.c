@@ -2,6 +2,7 @@
  * which certificate each address would be encrypted to, and why. */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,14 +40,14 @@ usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: smimegw serve --config FILE\n"
-	    "       smimegw lookup --config FILE ADDRESS...\n"
+	    "       smimegw lookup --config FILE [--verbose] ADDRESS...\n"
 	    "       smimegw --version\n"
 	    "\n"
 	    "serve   run the JMAP S/MIME gateway described by the configuration FILE\n"
 	    "lookup  resolve each ADDRESS in the configured directories and show every\n"
 	    "        candidate certificate with its verdict and the one chosen; exit status\n"
 	    "        0 when every address has a usable certificate, 1 when some do not,\n"
-	    "        2 on error\n");
+	    "        2 on error; --verbose also prints the log lines of the lookup\n");
 }
 
 static void
@@ -207,7 +208,7 @@ lookup_print_candidate(const struct cert_verdict *v, bool chosen)
 }
 
 static int
-cmd_lookup(const char *config_path, char **addresses, int count)
+cmd_lookup(const char *config_path, bool verbose, char **addresses, int count)
 {
 	struct smimegw gw;
 	char *error = NULL;
@@ -219,6 +220,8 @@ cmd_lookup(const char *config_path, char **addresses, int count)
 		smimegw_close(&gw);
 		return 2;
 	}
+	/* The report below says what the log lines would; show them on request. */
+	log_set_level(verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN);
 	for (int i = 0; i < count; i++) {
 		struct cert_resolution res = { 0 };
 		size_t chosen = (size_t)-1;
@@ -248,10 +251,12 @@ main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = NULL, *command;
+	bool verbose = false;
 	int opt;
 
 	if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
@@ -264,10 +269,13 @@ main(int argc, char **argv)
 	}
 	command = argv[1];
 	optind = 2;
-	while ((opt = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:hv", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
+			break;
+		case 'v':
+			verbose = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -285,7 +293,7 @@ main(int argc, char **argv)
 	if (strcmp(command, "serve") == 0 && optind == argc)
 		return cmd_serve(config_path);
 	if (strcmp(command, "lookup") == 0 && optind < argc)
-		return cmd_lookup(config_path, argv + optind, argc - optind);
+		return cmd_lookup(config_path, verbose, argv + optind, argc - optind);
 	usage(stderr);
 	return 2;
 }

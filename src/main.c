@@ -220,7 +220,7 @@ cmd_lookup(const char *config_path, bool verbose, char **addresses, int count)
 		smimegw_close(&gw);
 		return 2;
 	}
-	/* The report below says what the log lines would; show them on request. */
+	/* The report below repeats what the log lines contain; print them on request. */
 	log_set_level(verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN);
 	for (int i = 0; i < count; i++) {
 		struct cert_resolution res = { 0 };

@@ -33,7 +33,7 @@ struct http_request {
 	struct strbuf body;
 	size_t max_body;
 	bool too_large;
-	bool counted_upload;
+	atomic_uint *counter;	/* concurrency slot taken, released when done */
 };
 
 static enum MHD_Result
@@ -80,7 +80,7 @@ http_json(struct MHD_Connection *conn, unsigned status, json_t *value)
 	return http_respond(conn, status, "application/json", text, strlen(text), false);
 }
 
-/* Splits "/a/b/c" after prefix into at most max segments (allocated copies).
+/* Splits the path "/a/b/c" into at most max segments (allocated copies).
  * Returns the number of segments. */
 static size_t
 http_split_path(const char *path, char **segments, size_t max)
@@ -350,6 +350,32 @@ http_dispatch(struct http_server *srv, struct MHD_Connection *conn,
 	return ret;
 }
 
+/* Takes a concurrency slot for an API request or an upload, enforcing
+ * maxConcurrentRequests and maxConcurrentUpload. Returns -1 when none is
+ * free. Other requests need no slot. */
+static int
+http_take_slot(struct http_server *srv, struct http_request *req, const char *url)
+{
+	atomic_uint *counter = NULL;
+	size_t max = 0;
+
+	if (http_is_upload(url)) {
+		counter = &srv->active_uploads;
+		max = srv->jmap->limits.max_concurrent_upload;
+	} else if (strcmp(url, "/jmap/api") == 0) {
+		counter = &srv->active_requests;
+		max = srv->jmap->limits.max_concurrent_requests;
+	}
+	if (counter == NULL)
+		return 0;
+	if (atomic_fetch_add(counter, 1) >= max) {
+		atomic_fetch_sub(counter, 1);
+		return -1;
+	}
+	req->counter = counter;
+	return 0;
+}
+
 static enum MHD_Result
 http_handler(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -378,6 +404,14 @@ http_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 	if (strcmp(url, "/health") == 0 && strcmp(method, "GET") == 0)
 		return http_respond(conn, MHD_HTTP_OK, "text/plain", "ok\n", 3, true);
+	if (http_take_slot(srv, req, url) < 0) {
+		log_warn("request rejected request=%s path=%s reason=\"too many concurrent requests\"",
+		    req->id, url);
+		return http_problem(conn, MHD_HTTP_TOO_MANY_REQUESTS,
+		    "urn:ietf:params:jmap:error:limit", http_is_upload(url) ?
+		    "more than maxConcurrentUpload uploads are in progress; retry later" :
+		    "more than maxConcurrentRequests requests are in progress; retry later");
+	}
 	return http_dispatch(srv, conn, req, url, method);
 }
 
@@ -392,6 +426,8 @@ http_request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (req == NULL)
 		return;
+	if (req->counter != NULL)
+		atomic_fetch_sub(req->counter, 1);
 	strbuf_free(&req->body);
 	free(req);
 	*con_cls = NULL;

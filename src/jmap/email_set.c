@@ -1,7 +1,7 @@
 /* Email/set (RFC 8621 4.6) with the S/MIME arguments smimeSign,
- * smimeSignOpaque and smimeEncrypt: creates build a message, sign and/or
- * encrypt it and store it; updates change keywords and mailboxIds; destroys
- * remove the Email record. */
+ * smimeSignOpaque and smimeEncrypt. A create builds a message, signs and/or
+ * encrypts it and stores it. Updates change keywords and mailboxIds, and
+ * destroys remove the Email record. */
 #define _GNU_SOURCE
 #include "jmap/email.h"
 

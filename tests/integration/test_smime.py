@@ -153,6 +153,11 @@ class EncryptOnlyTest(SmimeTestCase):
         message = self.create_ok(text_create([address("CAROL")]), smimeEncrypt=True)
         self.assertIn(b"the numbers are in.", VERIFIERS.openssl_decrypt(message, "CAROL"))
 
+    def test_address_only_in_subject_is_accepted(self):
+        message = self.create_ok(text_create([address("SUBJECTONLY")]), smimeEncrypt=True)
+        self.assertIn(b"the numbers are in.",
+                      VERIFIERS.openssl_decrypt(message, "SUBJECTONLY"))
+
     def test_user_with_several_certificates_uses_valid_one(self):
         message = self.create_ok(text_create([address("DAVE")]), smimeEncrypt=True)
         self.assertIn(b"the numbers are in.", VERIFIERS.openssl_decrypt(message, "DAVE"))

@@ -1,6 +1,7 @@
 /* smimegw: the command line. "serve" runs the JMAP daemon; "lookup" shows
  * which certificate each address would be encrypted to, and why. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include "http/auth.h"
 #include "http/server.h"
 #include "jmap/server.h"
+#include "mime/address.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -54,7 +56,7 @@ static void
 smimegw_close(struct smimegw *gw)
 {
 	cert_resolver_free(gw->resolver);
-	for (size_t i = 0; gw->config != NULL && i < gw->config->directory_count; i++)
+	for (size_t i = 0; gw->directories != NULL && i < gw->config->directory_count; i++)
 		directory_free(gw->directories[i]);
 	free(gw->directories);
 	keystore_free(gw->keystore);
@@ -69,6 +71,7 @@ static int
 smimegw_open(struct smimegw *gw, const char *config_path, char **error_r)
 {
 	struct config *c;
+	char *error = NULL;
 
 	memset(gw, 0, sizeof(*gw));
 	if (config_load(config_path, &gw->config, error_r) < 0)
@@ -76,8 +79,11 @@ smimegw_open(struct smimegw *gw, const char *config_path, char **error_r)
 	c = gw->config;
 	log_set_level(c->log_level);
 	if (cert_trust_load(c->trust_anchors, c->trust_anchor_count, c->intermediates,
-	    c->intermediate_count, &gw->trust, error_r) < 0)
+	    c->intermediate_count, &gw->trust, &error) < 0) {
+		*error_r = xasprintf("%s: option \"trust\": %s", c->path, error);
+		free(error);
 		return -1;
+	}
 	gw->directories = xcalloc(c->directory_count + 1, sizeof(*gw->directories));
 	for (size_t i = 0; i < c->directory_count; i++)
 		gw->directories[i] = directory_new(&c->directories[i]);
@@ -112,14 +118,19 @@ cmd_serve(const char *config_path)
 	struct http_server *http = NULL;
 	struct auth *auth = NULL;
 	struct sigaction sa = { 0 };
+	bool log_to_file = false;
 	char *error = NULL;
 	int ret = 1;
 
 	if (smimegw_open(&gw, config_path, &error) < 0)
 		goto fail;
-	if (gw.config->log_file != NULL && log_open_file(gw.config->log_file) < 0) {
-		error = xasprintf("opening the log file %s failed", gw.config->log_file);
-		goto fail;
+	if (gw.config->log_file != NULL) {
+		if (log_open_file(gw.config->log_file) < 0) {
+			error = xasprintf("opening the log file %s failed: %s", gw.config->log_file,
+			    strerror(errno));
+			goto fail;
+		}
+		log_to_file = true;
 	}
 	if (gw.config->keystore_path != NULL &&
 	    keystore_load(gw.config->keystore_path, &gw.keystore, &error) < 0)
@@ -157,8 +168,10 @@ cmd_serve(const char *config_path)
 	ret = 0;
 	goto out;
 fail:
+	/* Without a log file the log line already went to standard error. */
 	log_error("smimegw failed to start: %s", error);
-	fprintf(stderr, "smimegw: %s\n", error);
+	if (log_to_file)
+		fprintf(stderr, "smimegw: %s\n", error);
 	free(error);
 out:
 	auth_free(auth);
@@ -225,6 +238,12 @@ cmd_lookup(const char *config_path, bool verbose, char **addresses, int count)
 	for (int i = 0; i < count; i++) {
 		struct cert_resolution res = { 0 };
 		size_t chosen = (size_t)-1;
+
+		if (!mime_address_is_valid(addresses[i])) {
+			printf("%s: invalid email address\n", addresses[i]);
+			ret = 2;
+			continue;
+		}
 
 		cert_resolve(gw.resolver, addresses[i], CERT_PURPOSE_ENCRYPT, time(NULL), &res);
 		if (res.status == RESOLVE_OK)
@@ -294,6 +313,12 @@ main(int argc, char **argv)
 		return cmd_serve(config_path);
 	if (strcmp(command, "lookup") == 0 && optind < argc)
 		return cmd_lookup(config_path, verbose, argv + optind, argc - optind);
+	if (strcmp(command, "lookup") == 0)
+		fprintf(stderr, "smimegw: lookup needs at least one ADDRESS\n");
+	else if (strcmp(command, "serve") == 0)
+		fprintf(stderr, "smimegw: serve takes no arguments besides --config\n");
+	else
+		fprintf(stderr, "smimegw: unknown command \"%s\"\n", command);
 	usage(stderr);
 	return 2;
 }

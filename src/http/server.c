@@ -295,6 +295,11 @@ http_route(struct http_server *srv, struct MHD_Connection *conn,
 	else if (n >= 2 && strcmp(segments[0], "jmap") == 0 &&
 	    strcmp(segments[1], "download") == 0 && strcmp(method, "GET") == 0)
 		ret = http_handle_download(srv, conn, req, account, segments, n);
+	else if (strcmp(url, "/jmap/api") == 0 || strcmp(url, "/.well-known/jmap") == 0 ||
+	    (n >= 2 && strcmp(segments[0], "jmap") == 0 &&
+	    (strcmp(segments[1], "upload") == 0 || strcmp(segments[1], "download") == 0)))
+		ret = http_problem(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "about:blank",
+		    "method not allowed: the API and uploads take POST, the session and downloads GET");
 	else
 		ret = http_problem(conn, MHD_HTTP_NOT_FOUND, "about:blank",
 		    "no such resource; the session is at /.well-known/jmap");

@@ -435,7 +435,8 @@ email_set_check_args(struct jmap_context *ctx, json_t *args, struct email_set_sm
 		}
 	}
 	if (!json_is_string(json_object_get(args, "accountId"))) {
-		*error_r = jmap_error("invalidArguments", "accountId must be a string");
+		*error_r = jmap_error("invalidArguments",
+		    "accountId is missing; use the account id from primaryAccounts in the session");
 		return -1;
 	}
 	if ((create && !json_is_null(create) && !json_is_object(create)) ||

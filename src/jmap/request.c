@@ -212,10 +212,14 @@ request_invoke(struct jmap_context *ctx, const char *name, json_t *args,
 	*error_r = NULL;
 	/* A method of a capability that the request does not use is unknown to
 	 * that request (RFC 8620 3.6.2). */
-	if (method == NULL || !jmap_context_uses(ctx, method->capability)) {
+	if (method == NULL) {
+		*error_r = jmap_error("unknownMethod", "The method \"%s\" is unknown", name);
+		return -1;
+	}
+	if (!jmap_context_uses(ctx, method->capability)) {
 		*error_r = jmap_error("unknownMethod",
-		    "The method \"%s\" is unknown%s", name,
-		    method == NULL ? "" : " because its capability is not in \"using\"");
+		    "The method \"%s\" needs the capability %s in \"using\"", name,
+		    method->capability);
 		return -1;
 	}
 

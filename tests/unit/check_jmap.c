@@ -378,7 +378,7 @@ static const struct call_case call_cases[] = {
 	    "[['error',{'type':'unknownMethod'},'c1']]", "\"Foo/bar\"" },
 	{ "capability not in using",
 	    "{" USING_CORE ",'methodCalls':[['Test/get',{},'c1']]}",
-	    "[['error',{'type':'unknownMethod'},'c1']]", "not in \"using\"" },
+	    "[['error',{'type':'unknownMethod'},'c1']]", "needs the capability urn:ietf:params:jmap:mail" },
 	{ "capability in using",
 	    "{" USING_MAIL ",'methodCalls':[['Test/get',{},'c1']]}",
 	    "[['Test/get',{'accountId':'A1','list':[{'id':'M1'}],'notFound':[]},'c1']]",

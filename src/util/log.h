@@ -1,6 +1,8 @@
 /* Logging: one line per event, "LEVEL message key=value ...", to stderr or a
  * file. Callers never pass keys, passphrases, message bodies or
- * Authorization headers. Safe to call from several threads. */
+ * Authorization headers. Control characters in a message are written as
+ * \xNN, so every event stays one line, and messages longer than 8 KiB are
+ * cut. Safe to call from several threads. */
 #ifndef SMIMEGW_LOG_H
 #define SMIMEGW_LOG_H
 

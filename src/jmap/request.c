@@ -9,6 +9,7 @@
 #include "jmap/resultref.h"
 #include "jmap/server.h"
 #include "util/log.h"
+#include "util/strbuf.h"
 #include "util/xmalloc.h"
 
 #define REQUEST_PROBLEM_PREFIX "urn:ietf:params:jmap:error:"
@@ -83,6 +84,16 @@ request_problem(const struct jmap_context *ctx, struct jmap_result *result,
 	free(detail);
 }
 
+/* Returns true when value is a string without U+0000. The parser accepts
+ * "\u0000" so that a request with one gets an error that names the value;
+ * everything here then handles strings as C strings. */
+static bool
+request_is_c_string(const json_t *value)
+{
+	return json_is_string(value) &&
+	    strlen(json_string_value(value)) == json_string_length(value);
+}
+
 /* Checks one element of "methodCalls": [name, arguments, methodCallId].
  * Returns NULL if it is well formed, else a static description. */
 static const char *
@@ -90,13 +101,60 @@ request_check_call(const json_t *call)
 {
 	if (!json_is_array(call) || json_array_size(call) != 3)
 		return "is not an array of 3 elements [name, arguments, method call id]";
-	if (!json_is_string(json_array_get(call, 0)))
-		return "has a method name that is not a string";
+	if (!request_is_c_string(json_array_get(call, 0)))
+		return "has a method name that is not a string without U+0000";
 	if (!json_is_object(json_array_get(call, 1)))
 		return "has arguments that are not an object";
-	if (!json_is_string(json_array_get(call, 2)))
-		return "has a method call id that is not a string";
+	if (!request_is_c_string(json_array_get(call, 2)))
+		return "has a method call id that is not a string without U+0000";
 	return NULL;
+}
+
+/* Shortens path to len bytes. */
+static void
+request_path_cut(struct strbuf *path, size_t len)
+{
+	path->len = len;
+	if (path->data != NULL)
+		path->data[len] = '\0';
+}
+
+/* Looks for a string that contains U+0000 in value. When there is one,
+ * appends its JSON Pointer (RFC 6901) to path and returns true. The depth
+ * of the recursion is bounded by the parser's maximum nesting depth. */
+static bool
+request_find_nul(const json_t *value, struct strbuf *path)
+{
+	size_t len = path->len, i;
+	const char *key;
+	json_t *item;
+
+	if (json_is_string(value))
+		return !request_is_c_string(value);
+	if (json_is_array(value)) {
+		json_array_foreach(value, i, item) {
+			strbuf_printf(path, "/%zu", i);
+			if (request_find_nul(item, path))
+				return true;
+			request_path_cut(path, len);
+		}
+	} else if (json_is_object(value)) {
+		json_object_foreach((json_t *)value, key, item) {
+			strbuf_appendc(path, '/');
+			for (const char *p = key; *p != '\0'; p++) {
+				if (*p == '~')
+					strbuf_appends(path, "~0");
+				else if (*p == '/')
+					strbuf_appends(path, "~1");
+				else
+					strbuf_appendc(path, *p);
+			}
+			if (request_find_nul(item, path))
+				return true;
+			request_path_cut(path, len);
+		}
+	}
+	return false;
 }
 
 /* Checks that request has the shape of a Request object (RFC 8620 3.3).
@@ -123,9 +181,9 @@ request_check_shape(const struct jmap_context *ctx, json_t *request,
 		return -1;
 	}
 	for (size_t i = 0; i < json_array_size(using); i++) {
-		if (!json_is_string(json_array_get(using, i))) {
+		if (!request_is_c_string(json_array_get(using, i))) {
 			request_problem(ctx, result, "notRequest", NULL,
-			    "\"using\"[%zu] is not a string", i);
+			    "\"using\"[%zu] is not a string without U+0000", i);
 			return -1;
 		}
 	}
@@ -153,9 +211,10 @@ request_check_shape(const struct jmap_context *ctx, json_t *request,
 		return -1;
 	}
 	json_object_foreach(created_ids, key, value) {
-		if (!json_is_string(value)) {
+		if (!request_is_c_string(value)) {
 			request_problem(ctx, result, "notRequest", NULL,
-			    "\"createdIds\" value for \"%s\" is not a string", key);
+			    "\"createdIds\" value for \"%s\" is not a string without U+0000",
+			    key);
 			return -1;
 		}
 	}
@@ -197,6 +256,26 @@ request_check_limits(const struct jmap_context *ctx, json_t *request,
 	return 0;
 }
 
+/* Rejects arguments with U+0000 in any string: method handlers read
+ * strings as C strings, so it would cut an id or a header value short
+ * unnoticed. Returns 0, or -1 with *error_r an invalidArguments error that
+ * names the place. */
+static int
+request_check_nul(const json_t *args, json_t **error_r)
+{
+	struct strbuf path = STRBUF_INIT;
+	int ret = 0;
+
+	if (request_find_nul(args, &path)) {
+		*error_r = jmap_error("invalidArguments",
+		    "The argument at \"%s\" contains U+0000 (NUL), which no argument may contain",
+		    strbuf_str(&path));
+		ret = -1;
+	}
+	strbuf_free(&path);
+	return ret;
+}
+
 /* Runs the method name with args after the checks of RFC 8620 3.6.2 and the
  * resolution of result references. Returns 0 with *response_r set, or -1
  * with *error_r set to a method error object. */
@@ -223,6 +302,8 @@ request_invoke(struct jmap_context *ctx, const char *name, json_t *args,
 		return -1;
 	}
 
+	if (request_check_nul(args, error_r) < 0)
+		return -1;
 	resolved = jmap_resultref_resolve(args, responses, error_r);
 	if (resolved == NULL)
 		return -1;
@@ -364,10 +445,12 @@ jmap_request_process(struct jmap_context *ctx, const char *body, size_t len,
 	}
 
 	/* Duplicate member names are rejected, as I-JSON (RFC 7493) requires.
-	 * NOTE: jansson also rejects "\u0000" in strings, so a request with
-	 * one is reported as notJSON although it is valid JSON. */
-	request = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-	    &jerr);
+	 * "\u0000" is accepted in string values and rejected by the checks
+	 * above with the place it occurs. NOTE: jansson cannot represent it
+	 * in member names, so a name with "\u0000" is reported as notJSON
+	 * although it is valid JSON. */
+	request = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY |
+	    JSON_ALLOW_NUL, &jerr);
 	if (request == NULL) {
 		/* jansson's message may quote input bytes that are not UTF-8. */
 		for (size_t i = 0; i < sizeof(reason); i++) {

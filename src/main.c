@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
@@ -91,13 +92,28 @@ smimegw_open(struct smimegw *gw, const char *config_path, char **error_r)
 	return 0;
 }
 
-static volatile sig_atomic_t smimegw_stop;
-
+/* Blocks SIGTERM and SIGINT in the calling thread, and so in every thread
+ * it starts later, so that only smimegw_wait_for_stop() receives them.
+ * A handler with pause() would miss a signal that the kernel delivers to
+ * one of the HTTP server's threads. */
 static void
-smimegw_on_signal(int sig)
+smimegw_block_stop_signals(sigset_t *set)
 {
-	(void)sig;
-	smimegw_stop = 1;
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+/* Waits for SIGTERM or SIGINT and returns the signal's number. */
+static int
+smimegw_wait_for_stop(const sigset_t *set)
+{
+	int sig = 0;
+
+	while (sigwait(set, &sig) != 0)
+		;
+	return sig;
 }
 
 static struct directory *
@@ -117,7 +133,7 @@ cmd_serve(const char *config_path)
 	struct jmap_server server = { 0 };
 	struct http_server *http = NULL;
 	struct auth *auth = NULL;
-	struct sigaction sa = { 0 };
+	sigset_t stop_signals;
 	bool log_to_file = false;
 	char *error = NULL;
 	int ret = 1;
@@ -149,10 +165,11 @@ cmd_serve(const char *config_path)
 	server.base_url = gw.config->public_url;
 	server.session_state = "s1";
 
-	sa.sa_handler = smimegw_on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	smimegw_block_stop_signals(&stop_signals);
 	signal(SIGPIPE, SIG_IGN);
+	/* A write past a file size limit then fails with EFBIG instead of
+	 * killing the daemon. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (http_server_start(&server, auth, gw.config->listen_address, gw.config->listen_port,
 	    gw.config->threads, &http, &error) < 0)
 		goto fail;
@@ -160,9 +177,8 @@ cmd_serve(const char *config_path)
 	    SMIMEGW_VERSION, gw.config->listen_address, gw.config->listen_port,
 	    gw.config->public_url, gw.config->directory_count,
 	    gw.keystore != NULL ? keystore_count(gw.keystore) : 0);
-	while (!smimegw_stop)
-		pause();
-	log_info("smimegw stopping: finishing requests in progress");
+	log_info("smimegw stopping signal=%s: finishing requests in progress",
+	    smimegw_wait_for_stop(&stop_signals) == SIGINT ? "SIGINT" : "SIGTERM");
 	http_server_stop(http);
 	log_info("smimegw stopped");
 	ret = 0;

@@ -7,10 +7,13 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "http/auth.h"
+#include "http/ratelimit.h"
 #include "jmap/jmap.h"
 #include "jmap/server.h"
 #include "store/store.h"
@@ -18,27 +21,61 @@
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
+/* Failed logins (wrong password, unknown user or token) that one client
+ * address may make in one window. After that, requests with credentials
+ * from that address get 429 until the window ends, without a check of the
+ * credentials. The table of addresses has a fixed size. */
+#define HTTP_LOGIN_MAX_FAILURES 10
+#define HTTP_LOGIN_WINDOW_SECONDS 60
+#define HTTP_LOGIN_MAX_ADDRESSES 1024
+
+/* Request header limits, checked before anything else: at most this many
+ * header fields, and the request line and all fields together must fit in
+ * libmicrohttpd's memory pool of a connection. */
+#define HTTP_MAX_HEADER_FIELDS 100
+#define HTTP_CONNECTION_MEMORY (64 * 1024)
+
+/* Open connections in total and per client address, and seconds of
+ * inactivity after which a connection is closed. */
+#define HTTP_MAX_CONNECTIONS 1024
+#define HTTP_MAX_CONNECTIONS_PER_ADDRESS 256
+#define HTTP_CONNECTION_TIMEOUT 60
+
+/* Seconds that http_server_stop waits for requests in progress. */
+#define HTTP_STOP_GRACE_SECONDS 20
+
 struct http_server {
 	struct MHD_Daemon *daemon;
 	struct jmap_server *jmap;
 	struct auth *auth;
+	struct ratelimit *login_limit;
 	atomic_ulong next_request;
 	atomic_uint active_requests;
 	atomic_uint active_uploads;
+	atomic_uint requests_in_progress;	/* from the header fields to the end of the response */
 };
 
 /* State of one HTTP request while its body arrives. */
 struct http_request {
 	char id[24];
+	char address[INET6_ADDRSTRLEN];	/* of the client */
 	struct strbuf body;
 	size_t max_body;
 	bool too_large;
+	bool too_many_headers;
 	atomic_uint *counter;	/* concurrency slot taken, released when done */
 };
 
+/* Set while a server stops. A process runs one server, and
+ * http_respond_full has only the connection, so the flag is global. */
+static atomic_bool http_stopping;
+
+/* Queues a response. During shutdown it asks the client to close the
+ * connection, so that keep-alive clients send no further requests.
+ * retry_after is the Retry-After value in seconds, or 0 for none. */
 static enum MHD_Result
-http_respond(struct MHD_Connection *conn, unsigned status, const char *type,
-    const void *body, size_t len, bool copy)
+http_respond_full(struct MHD_Connection *conn, unsigned status, const char *type,
+    const void *body, size_t len, bool copy, unsigned retry_after)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -53,23 +90,59 @@ http_respond(struct MHD_Connection *conn, unsigned status, const char *type,
 	if (status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		    "Basic realm=\"smimegw\", charset=\"UTF-8\"");
+	if (retry_after > 0) {
+		char seconds[16];
+
+		snprintf(seconds, sizeof(seconds), "%u", retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+	}
+	if (atomic_load(&http_stopping))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
 
-/* Sends an RFC 7807 problem details object. */
+static enum MHD_Result
+http_respond(struct MHD_Connection *conn, unsigned status, const char *type,
+    const void *body, size_t len, bool copy)
+{
+	return http_respond_full(conn, status, type, body, len, copy, 0);
+}
+
+/* Sends an RFC 7807 problem details object. For the JMAP "limit" type,
+ * limit names the limit (RFC 8620 3.6.1 requires the member), else it is
+ * NULL. */
+static enum MHD_Result
+http_problem_full(struct MHD_Connection *conn, unsigned status, const char *type,
+    const char *limit, unsigned retry_after, const char *detail)
+{
+	json_t *p = json_pack("{ss si ss}", "type", type, "status", (int)status,
+	    "detail", detail);
+	char *text;
+
+	if (limit != NULL)
+		json_object_set_new(p, "limit", json_string(limit));
+	text = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	return http_respond_full(conn, status, "application/problem+json", text,
+	    strlen(text), false, retry_after);
+}
+
 static enum MHD_Result
 http_problem(struct MHD_Connection *conn, unsigned status, const char *type,
     const char *detail)
 {
-	json_t *p = json_pack("{ss si ss}", "type", type, "status", (int)status,
-	    "detail", detail);
-	char *text = json_dumps(p, JSON_COMPACT);
+	return http_problem_full(conn, status, type, NULL, 0, detail);
+}
 
-	json_decref(p);
-	return http_respond(conn, status, "application/problem+json", text,
-	    strlen(text), false);
+/* Sends a urn:ietf:params:jmap:error:limit problem for the named limit. */
+static enum MHD_Result
+http_limit_problem(struct MHD_Connection *conn, unsigned status,
+    const char *limit, unsigned retry_after, const char *detail)
+{
+	return http_problem_full(conn, status, "urn:ietf:params:jmap:error:limit",
+	    limit, retry_after, detail);
 }
 
 static enum MHD_Result
@@ -328,10 +401,20 @@ http_dispatch(struct http_server *srv, struct MHD_Connection *conn,
 	if (req->too_large) {
 		log_warn("request rejected request=%s path=%s reason=\"body larger than %zu bytes\"",
 		    req->id, url, req->max_body);
-		return http_problem(conn, MHD_HTTP_CONTENT_TOO_LARGE,
-		    "urn:ietf:params:jmap:error:limit",
+		return http_limit_problem(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+		    http_is_upload(url) ? "maxSizeUpload" : "maxSizeRequest", 0,
 		    http_is_upload(url) ? "the upload is larger than maxSizeUpload" :
 		    "the request is larger than maxSizeRequest");
+	}
+	if (authorization != NULL) {
+		unsigned wait = ratelimit_check(srv->login_limit, req->address, time(NULL));
+
+		if (wait > 0) {
+			log_debug("login rejected request=%s address=%s reason=\"too many failed logins\" retry_after=%u",
+			    req->id, req->address, wait);
+			return http_problem_full(conn, MHD_HTTP_TOO_MANY_REQUESTS, "about:blank",
+			    NULL, wait, "too many failed logins from this address; retry later");
+		}
 	}
 	auth = auth_check(srv->auth, authorization, &account, &error);
 	if (auth == AUTH_UNAVAILABLE) {
@@ -342,9 +425,13 @@ http_dispatch(struct http_server *srv, struct MHD_Connection *conn,
 		    "the directory that checks passwords cannot be reached; retry later");
 	}
 	if (auth == AUTH_DENIED) {
-		log_warn("authentication failed request=%s path=%s reason=\"%s\"", req->id,
-		    url, error);
+		log_warn("authentication failed request=%s address=%s path=%s reason=\"%s\"",
+		    req->id, req->address, url, error);
 		free(error);
+		if (authorization != NULL &&
+		    ratelimit_fail(srv->login_limit, req->address, time(NULL)))
+			log_warn("logins locked address=%s failures=%d window_seconds=%d",
+			    req->address, HTTP_LOGIN_MAX_FAILURES, HTTP_LOGIN_WINDOW_SECONDS);
 		return http_problem(conn, MHD_HTTP_UNAUTHORIZED, "about:blank",
 		    "authentication required: Basic (directory password) or Bearer token");
 	}
@@ -381,6 +468,60 @@ http_take_slot(struct http_server *srv, struct http_request *req, const char *ur
 	return 0;
 }
 
+/* Writes the client's IP address of conn into buf. */
+static void
+http_client_address(struct MHD_Connection *conn, char *buf, size_t size)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = info != NULL ? info->client_addr : NULL;
+	const void *addr = NULL;
+
+	if (sa != NULL && sa->sa_family == AF_INET)
+		addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	if (addr == NULL || inet_ntop(sa->sa_family, addr, buf, (socklen_t)size) == NULL)
+		snprintf(buf, size, "unknown");
+}
+
+/* Returns true when the Content-Length header of conn announces more than
+ * max bytes, so that the body is discarded from its first byte. */
+static bool
+http_announces_more_than(struct MHD_Connection *conn, size_t max)
+{
+	const char *value = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	size_t length = 0;
+
+	if (value == NULL)
+		return false;
+	for (const char *p = value; *p >= '0' && *p <= '9'; p++) {
+		if (length > (max - (size_t)(*p - '0')) / 10)
+			return true;
+		length = length * 10 + (size_t)(*p - '0');
+	}
+	return length > max;
+}
+
+/* Starts the state of a request whose header fields have arrived. */
+static struct http_request *
+http_request_new(struct http_server *srv, struct MHD_Connection *conn, const char *url)
+{
+	struct http_request *req = xcalloc(1, sizeof(*req));
+
+	atomic_fetch_add(&srv->requests_in_progress, 1);
+	snprintf(req->id, sizeof(req->id), "r%08lx",
+	    (unsigned long)atomic_fetch_add(&srv->next_request, 1));
+	http_client_address(conn, req->address, sizeof(req->address));
+	req->max_body = http_is_upload(url) ? srv->jmap->limits.max_size_upload :
+	    srv->jmap->limits.max_size_request;
+	req->too_large = http_announces_more_than(conn, req->max_body);
+	req->too_many_headers = MHD_get_connection_values(conn, MHD_HEADER_KIND, NULL,
+	    NULL) > HTTP_MAX_HEADER_FIELDS;
+	return req;
+}
+
 static enum MHD_Result
 http_handler(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -391,29 +532,31 @@ http_handler(void *cls, struct MHD_Connection *conn, const char *url,
 
 	(void)version;
 	if (req == NULL) {
-		req = xcalloc(1, sizeof(*req));
-		snprintf(req->id, sizeof(req->id), "r%08lx",
-		    (unsigned long)atomic_fetch_add(&srv->next_request, 1));
-		req->max_body = http_is_upload(url) ? srv->jmap->limits.max_size_upload :
-		    srv->jmap->limits.max_size_request;
-		*con_cls = req;
+		*con_cls = http_request_new(srv, conn, url);
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		if (req->body.len + *upload_data_size > req->max_body)
+		if (req->too_large || req->too_many_headers ||
+		    req->body.len + *upload_data_size > req->max_body)
 			req->too_large = true;
 		else
 			strbuf_append(&req->body, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (req->too_many_headers) {
+		log_warn("request rejected request=%s address=%s reason=\"more than %d header fields\"",
+		    req->id, req->address, HTTP_MAX_HEADER_FIELDS);
+		return http_problem(conn, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+		    "about:blank", "the request has too many header fields");
+	}
 	if (strcmp(url, "/health") == 0 && strcmp(method, "GET") == 0)
 		return http_respond(conn, MHD_HTTP_OK, "text/plain", "ok\n", 3, true);
 	if (http_take_slot(srv, req, url) < 0) {
 		log_warn("request rejected request=%s path=%s reason=\"too many concurrent requests\"",
 		    req->id, url);
-		return http_problem(conn, MHD_HTTP_TOO_MANY_REQUESTS,
-		    "urn:ietf:params:jmap:error:limit", http_is_upload(url) ?
+		return http_limit_problem(conn, MHD_HTTP_TOO_MANY_REQUESTS, http_is_upload(url) ?
+		    "maxConcurrentUpload" : "maxConcurrentRequests", 1, http_is_upload(url) ?
 		    "more than maxConcurrentUpload uploads are in progress; retry later" :
 		    "more than maxConcurrentRequests requests are in progress; retry later");
 	}
@@ -424,18 +567,21 @@ static void
 http_request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct http_server *srv = cls;
 	struct http_request *req = *con_cls;
 
-	(void)cls;
 	(void)conn;
-	(void)toe;
 	if (req == NULL)
 		return;
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		log_debug("request ended early request=%s address=%s code=%d", req->id,
+		    req->address, (int)toe);
 	if (req->counter != NULL)
 		atomic_fetch_sub(req->counter, 1);
 	strbuf_free(&req->body);
 	free(req);
 	*con_cls = NULL;
+	atomic_fetch_sub(&srv->requests_in_progress, 1);
 }
 
 int
@@ -455,16 +601,24 @@ http_server_start(struct jmap_server *jmap, struct auth *auth,
 	}
 	srv->jmap = jmap;
 	srv->auth = auth;
-	srv->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
-	    (uint16_t)port, NULL, NULL, http_handler, srv,
+	srv->login_limit = ratelimit_new(HTTP_LOGIN_MAX_FAILURES, HTTP_LOGIN_WINDOW_SECONDS,
+	    HTTP_LOGIN_MAX_ADDRESSES);
+	atomic_store(&http_stopping, false);
+	/* MHD_USE_ITC lets http_server_stop stop the listening socket first. */
+	srv->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_USE_ITC, (uint16_t)port, NULL, NULL, http_handler, srv,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_request_completed, srv,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS_PER_ADDRESS,
 	    MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		*error_r = xasprintf("listening on %s:%u failed (port in use or no permission)",
 		    address, port);
+		ratelimit_free(srv->login_limit);
 		free(srv);
 		return -1;
 	}
@@ -472,11 +626,38 @@ http_server_start(struct jmap_server *jmap, struct auth *auth,
 	return 0;
 }
 
+/* Waits until no request is in progress, at most HTTP_STOP_GRACE_SECONDS. */
+static void
+http_server_drain(struct http_server *srv)
+{
+	const struct timespec step = { 0, 50 * 1000 * 1000 };
+	unsigned left = atomic_load(&srv->requests_in_progress);
+
+	if (left == 0)
+		return;
+	log_info("http server waiting for requests in progress requests=%u", left);
+	for (int i = 0; i < HTTP_STOP_GRACE_SECONDS * 20 && left > 0; i++) {
+		nanosleep(&step, NULL);
+		left = atomic_load(&srv->requests_in_progress);
+	}
+	if (left > 0)
+		log_warn("http server stopping with requests in progress requests=%u grace_seconds=%d",
+		    left, HTTP_STOP_GRACE_SECONDS);
+}
+
 void
 http_server_stop(struct http_server *srv)
 {
+	MHD_socket listen_fd;
+
 	if (srv == NULL)
 		return;
+	atomic_store(&http_stopping, true);
+	listen_fd = MHD_quiesce_daemon(srv->daemon);
+	http_server_drain(srv);
 	MHD_stop_daemon(srv->daemon);
+	if (listen_fd != MHD_INVALID_SOCKET)
+		close(listen_fd);
+	ratelimit_free(srv->login_limit);
 	free(srv);
 }

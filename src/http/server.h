@@ -14,7 +14,10 @@ int http_server_start(struct jmap_server *jmap, struct auth *auth,
     const char *address, unsigned port, unsigned threads,
     struct http_server **server_r, char **error_r);
 
-/* Stops accepting, waits for requests in progress, frees the server. */
+/* Stops accepting connections, waits up to 20 seconds for the requests in
+ * progress to finish and their responses to be sent (asking clients to
+ * close their connections), then closes every connection and frees the
+ * server. */
 void http_server_stop(struct http_server *server);
 
 #endif

@@ -280,6 +280,37 @@ header_check_mailbox(const char *name, const struct mime_address *addr,
 	return ret;
 }
 
+static int
+header_check_mailboxes(const char *name, const struct mime_address *addrs,
+    size_t count, char **error_r)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		if (header_check_mailbox(name, &addrs[i], error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Writes one mailbox followed by trailer ("," between mailboxes, ";" at
+ * the end of a group). It may fold between the words of its display name
+ * and before its address; the trailer sticks to the address. */
+static void
+header_write_mailbox(struct mime_fold *fold, const struct mime_address *addr,
+    const char *trailer, struct strbuf *word)
+{
+	strbuf_reset(word);
+	if (addr->name != NULL && addr->name[0] != '\0') {
+		header_write_name(fold, addr->name);
+		strbuf_printf(word, "<%s>", addr->email);
+	} else {
+		strbuf_appends(word, addr->email);
+	}
+	strbuf_appends(word, trailer);
+	mime_fold_append(fold, " ", 1, word->data, word->len);
+}
+
 int
 mime_header_append_addresses(struct strbuf *out, const char *name,
     const struct mime_address *addrs, size_t count, char **error_r)
@@ -294,26 +325,141 @@ mime_header_append_addresses(struct strbuf *out, const char *name,
 		*error_r = xasprintf("no addresses for header field %s", name);
 		return -1;
 	}
-	for (i = 0; i < count; i++) {
-		if (header_check_mailbox(name, &addrs[i], error_r) < 0)
-			return -1;
-	}
+	if (header_check_mailboxes(name, addrs, count, error_r) < 0)
+		return -1;
 
-	/* Each mailbox may fold between the words of its display name and
-	 * before its address; the comma sticks to the address. */
+	mime_fold_begin(&fold, out, name);
+	for (i = 0; i < count; i++)
+		header_write_mailbox(&fold, &addrs[i], i + 1 < count ? "," : "",
+		    &word);
+	strbuf_free(&word);
+	return mime_fold_end(&fold, error_r);
+}
+
+static int
+header_check_groups(const char *name, const struct mime_address_group *groups,
+    size_t count, char **error_r)
+{
+	struct mime_address group_name = { NULL, "group@invalid" };
+	size_t i, members = 0;
+
+	for (i = 0; i < count; i++) {
+		if (groups[i].name != NULL) {
+			group_name.name = groups[i].name;
+			if (groups[i].name[0] == '\0') {
+				*error_r = xasprintf("empty group name in header "
+				    "field %s", name);
+				return -1;
+			}
+			if (header_check_mailbox(name, &group_name, error_r) < 0)
+				return -1;
+		}
+		if (header_check_mailboxes(name, groups[i].addrs,
+		    groups[i].count, error_r) < 0)
+			return -1;
+		members += groups[i].name != NULL ? 1 : groups[i].count;
+	}
+	if (members == 0) {
+		*error_r = xasprintf("no addresses or groups for header field "
+		    "%s", name);
+		return -1;
+	}
+	return 0;
+}
+
+int
+mime_header_append_groups(struct strbuf *out, const char *name,
+    const struct mime_address_group *groups, size_t count, char **error_r)
+{
+	struct strbuf word = STRBUF_INIT;
+	struct mime_fold fold;
+	bool first = true;
+	size_t i, j;
+
+	if (mime_header_check_name(name, error_r) < 0 ||
+	    header_check_groups(name, groups, count, error_r) < 0)
+		return -1;
+
+	/* Each item after the first is preceded by "," glued to the end of
+	 * the previous one, so the separators never start a line. */
 	mime_fold_begin(&fold, out, name);
 	for (i = 0; i < count; i++) {
-		bool named = addrs[i].name != NULL && addrs[i].name[0] != '\0';
+		const struct mime_address_group *g = &groups[i];
 
-		strbuf_reset(&word);
-		if (named) {
-			header_write_name(&fold, addrs[i].name);
-			strbuf_printf(&word, "<%s>", addrs[i].email);
-		} else {
-			strbuf_appends(&word, addrs[i].email);
+		if (g->name == NULL) {
+			for (j = 0; j < g->count; j++) {
+				if (!first)
+					mime_fold_append(&fold, "", 0, ",", 1);
+				header_write_mailbox(&fold, &g->addrs[j], "",
+				    &word);
+				first = false;
+			}
+			continue;
 		}
-		if (i + 1 < count)
-			strbuf_appendc(&word, ',');
+		if (!first)
+			mime_fold_append(&fold, "", 0, ",", 1);
+		header_write_name(&fold, g->name);
+		if (g->count == 0)
+			mime_fold_append(&fold, "", 0, ":;", 2);
+		else
+			mime_fold_append(&fold, "", 0, ":", 1);
+		for (j = 0; j < g->count; j++)
+			header_write_mailbox(&fold, &g->addrs[j],
+			    j + 1 < g->count ? "," : ";", &word);
+		first = false;
+	}
+	strbuf_free(&word);
+	return mime_fold_end(&fold, error_r);
+}
+
+/* Returns what is wrong with a URL of a List-* field, or NULL. */
+static const char *
+header_url_problem(const char *url)
+{
+	const char *p;
+
+	if (url == NULL || *url == '\0')
+		return "empty URL";
+	for (p = url; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p >= 0x7f)
+			return "white space, control or non-ASCII character "
+			    "(percent-encode it)";
+		if (*p == '<' || *p == '>')
+			return "\"<\" or \">\" in the URL";
+	}
+	if (strchr(url, ':') == NULL)
+		return "no scheme such as \"mailto:\" or \"https:\"";
+	return NULL;
+}
+
+int
+mime_header_append_urls(struct strbuf *out, const char *name,
+    const char *const *urls, size_t count, char **error_r)
+{
+	struct strbuf word = STRBUF_INIT;
+	struct mime_fold fold;
+	const char *problem;
+	size_t i;
+
+	if (mime_header_check_name(name, error_r) < 0)
+		return -1;
+	if (count == 0) {
+		*error_r = xasprintf("no URLs for header field %s", name);
+		return -1;
+	}
+	for (i = 0; i < count; i++) {
+		problem = header_url_problem(urls[i]);
+		if (problem != NULL) {
+			*error_r = mime_text_error("invalid URL",
+			    urls[i] != NULL ? urls[i] : "", problem);
+			return -1;
+		}
+	}
+
+	mime_fold_begin(&fold, out, name);
+	for (i = 0; i < count; i++) {
+		strbuf_reset(&word);
+		strbuf_printf(&word, "<%s>%s", urls[i], i + 1 < count ? "," : "");
 		mime_fold_append(&fold, " ", 1, word.data, word.len);
 	}
 	strbuf_free(&word);

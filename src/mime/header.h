@@ -31,6 +31,30 @@ int mime_header_append_text(struct strbuf *out, const char *name,
 int mime_header_append_addresses(struct strbuf *out, const char *name,
     const struct mime_address *addrs, size_t count, char **error_r);
 
+/* A group of mailboxes in an address list (RFC 5322 section 3.4). */
+struct mime_address_group {
+	char *name;	/* UTF-8 display name of the group; NULL for
+			 * mailboxes that are not in a group */
+	struct mime_address *addrs;
+	size_t count;
+};
+
+/* An address list with groups, such as
+ * "To: Team: a@example.com, b@example.com;, c@example.com". Items with a
+ * NULL group name are written as plain mailboxes; a named group may be
+ * empty ("undisclosed-recipients:;"). Group names are quoted or encoded
+ * like display names. Rejects what mime_header_append_addresses rejects,
+ * an empty group name and a list without any mailbox or group. */
+int mime_header_append_groups(struct strbuf *out, const char *name,
+    const struct mime_address_group *groups, size_t count, char **error_r);
+
+/* A list of URLs in angle brackets separated by commas, as the List-*
+ * fields of RFC 2369 carry them. Each URL must have a scheme and be
+ * printable US-ASCII without white space, "<" or ">". Rejects an empty
+ * list. */
+int mime_header_append_urls(struct strbuf *out, const char *name,
+    const char *const *urls, size_t count, char **error_r);
+
 /* A list of msg-ids given without angle brackets (Message-ID, In-Reply-To,
  * References); each must be "id-left@id-right" without white space, "<" or
  * ">". Both sides may have atext and dots, and id-right may instead be a

@@ -11,7 +11,9 @@
 #include <openssl/evp.h>
 
 #include "mime/address.h"
+#include "mime/date.h"
 #include "mime/header.h"
+#include "mime/parse.h"
 #include "mime/part.h"
 #include "util/strbuf.h"
 
@@ -2217,6 +2219,427 @@ START_TEST(part_depth_limit_allows_32)
 }
 END_TEST
 
+/* Header fields: edge cases of encoding and folding, read back with the
+ * module's parser. */
+
+static const char *const edge_subjects[] = {
+	/* long, with spaces */
+	("The quarterly report for the northern region is attached, together "
+	"with the forecast for the next two quarters and the minutes of the "
+	"last meeting of the board of directors"),
+	/* long, without spaces */
+	("Averylongsubjectwithoutanyspacesthatcannotbefoldedatwhitespacebecause"
+	"therenoneatallanywhereinthewholeofthisunbrokenwordoftext"),
+	/* long, non-ASCII, with spaces */
+	("Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln: die \xc3\x9c" "bersicht \xc3\xbc" "ber alle "
+	"Ma\xc3\x9fnahmen f\xc3\xbcr das n\xc3\xa4" "chste Gesch\xc3\xa4" "ftsjahr im \xc3\x9c" "berblick"),
+	/* long, non-ASCII, without spaces */
+	("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe4\xbb\xb6\xe5\x90\x8d"
+	"\xe3\x81\xaf\xe7\xa9\xba\xe7\x99\xbd\xe3\x81\x8c\xe3\x81\xaa\xe3\x81\x8f"
+	"\xe3\x81\xa6\xe3\x82\x82\xe6\x8a\x98\xe3\x82\x8a\xe8\xbf\x94\xe3\x81\x95"
+	"\xe3\x82\x8c\xe3\x82\x8b\xe5\xbf\x85\xe8\xa6\x81\xe3\x81\x8c\xe3\x81\x82"
+	"\xe3\x82\x8a\xe3\x81\xbe\xe3\x81\x99"),
+	/* text that looks like an encoded-word */
+	"=?utf-8?B?bm90IGVuY29kZWQ=?= is literal text",
+	/* "x" stands for a 77-character word, too long for one line with the name */
+	"x",
+};
+
+START_TEST(header_edge_subject_reads_back)
+{
+	struct strbuf out = STRBUF_INIT;
+	char *error = NULL, *raw, *text;
+	char long_word[80];
+	const char *subject = edge_subjects[_i];
+
+	if (strcmp(subject, "x") == 0) {
+		memset(long_word, 'x', 77);
+		long_word[77] = '\0';
+		subject = long_word;
+	}
+	ck_assert_msg(mime_header_append_text(&out, "Subject", subject, &error) == 0,
+	    "%s", error);
+	assert_lines(&out, 78, true, true);
+	raw = field_value(&out, "Subject");
+	text = mime_parse_text(raw);
+	ck_assert_str_eq(text, subject);
+	free(text);
+	free(raw);
+	strbuf_free(&out);
+}
+END_TEST
+
+static const char *const edge_names[] = {
+	"Last, First",
+	"Smith, \"Bob\" <the builder>",
+	"O'Brien (Sales)",
+	"M\xc3\xbcller, J\xc3\xbcrgen",
+	"\"quoted\"",
+	"a\\b",
+	"=?utf-8?Q?looks_encoded?=",
+	("Dr. Ren\xc3\xa9" "e Fran\xc3\xa7" "oise de la Tour d'Auvergne-Lauragais, "
+	"Directrice g\xc3\xa9n\xc3\xa9rale des op\xc3\xa9rations"),
+	("A very long display name made only of ASCII words that cannot fit on "
+	"one line of a header field together with the address"),
+	"Team: Sales; Europe",
+};
+
+START_TEST(header_edge_name_reads_back)
+{
+	struct mime_address addrs[2] = {
+		{ (char *)edge_names[_i], "first.person@example.com" },
+		{ (char *)edge_names[_i], "second@example.org" },
+	};
+	struct strbuf out = STRBUF_INIT;
+	char *error = NULL;
+
+	ck_assert_msg(mime_header_append_addresses(&out, "To", addrs, 2, &error) == 0,
+	    "%s", error);
+	assert_lines(&out, 78, true, true);
+	/* The address itself is never encoded or quoted. */
+	ck_assert_ptr_nonnull(strstr(out.data, "<first.person@example.com>,"));
+	ck_assert_ptr_nonnull(strstr(out.data, "<second@example.org>\r\n"));
+	assert_addresses_round_trip(&out, addrs, 2);
+	strbuf_free(&out);
+}
+END_TEST
+
+static const struct {
+	const char *name;
+	const char *field;
+} quoted_name_cases[] = {
+	{ "Last, First", "To: \"Last, First\" <a@example.com>\r\n" },
+	{ "Bob <boss>", "To: \"Bob <boss>\" <a@example.com>\r\n" },
+	{ "Say \"hi\"", "To: \"Say \\\"hi\\\"\" <a@example.com>\r\n" },
+	{ "back\\slash", "To: \"back\\\\slash\" <a@example.com>\r\n" },
+	{ "Plain Name", "To: Plain Name <a@example.com>\r\n" },
+	{ "J\xc3\xb6rg", "To: =?utf-8?B?SsO2cmc=?= <a@example.com>\r\n" },
+};
+
+START_TEST(header_quoted_name_exact)
+{
+	struct mime_address addr = { (char *)quoted_name_cases[_i].name, "a@example.com" };
+	struct strbuf out = STRBUF_INIT;
+	char *error = NULL;
+
+	ck_assert_int_eq(mime_header_append_addresses(&out, "To", &addr, 1, &error), 0);
+	ck_assert_str_eq(out.data, quoted_name_cases[_i].field);
+	strbuf_free(&out);
+}
+END_TEST
+
+/* Header fields: groups and URLs. */
+
+START_TEST(header_groups_exact)
+{
+	struct mime_address team[2] = { { NULL, "a@example.com" }, { "B", "b@example.com" } };
+	struct mime_address other[1] = { { "Carol, C.", "c@example.com" } };
+	struct mime_address_group groups[3] = {
+		{ "Team: A", team, 2 }, { NULL, other, 1 }, { "undisclosed-recipients", NULL, 0 },
+	};
+	struct mime_address *parsed = NULL;
+	struct strbuf out = STRBUF_INIT;
+	size_t count = 0;
+	char *error = NULL, *value;
+
+	ck_assert_int_eq(mime_header_append_groups(&out, "To", groups, 3, &error), 0);
+	ck_assert_str_eq(out.data, "To: \"Team: A\": a@example.com, B <b@example.com>;, "
+	    "\"Carol, C.\" <c@example.com>,\r\n undisclosed-recipients:;\r\n");
+	value = field_value(&out, "To");
+	ck_assert_int_eq(mime_address_list_parse(value, &parsed, &count, &error), 0);
+	ck_assert_uint_eq(count, 3);
+	ck_assert_str_eq(parsed[0].email, "a@example.com");
+	ck_assert_str_eq(parsed[1].name, "B");
+	ck_assert_str_eq(parsed[2].name, "Carol, C.");
+	mime_address_list_free(parsed, count);
+	free(value);
+	strbuf_free(&out);
+}
+END_TEST
+
+START_TEST(header_groups_fold_long)
+{
+	struct mime_address members[12];
+	char emails[12][48];
+	struct mime_address_group group = { "Gr\xc3\xbcppe der Vertriebsleitung", members, 12 };
+	struct strbuf out = STRBUF_INIT;
+	char *error = NULL;
+
+	for (size_t i = 0; i < 12; i++) {
+		snprintf(emails[i], sizeof(emails[i]), "member.number.%zu@example.com", i);
+		members[i].name = i % 2 ? "Member" : NULL;
+		members[i].email = emails[i];
+	}
+	ck_assert_int_eq(mime_header_append_groups(&out, "Cc", &group, 1, &error), 0);
+	assert_lines(&out, 78, true, true);
+	ck_assert_uint_ge(count_lines(&out), 5);
+	ck_assert_ptr_nonnull(strstr(out.data, "=?utf-8?"));
+	ck_assert_ptr_nonnull(strstr(out.data, "<member.number.11@example.com>;\r\n"));
+	strbuf_free(&out);
+}
+END_TEST
+
+START_TEST(header_groups_rejects)
+{
+	struct mime_address bad[1] = { { NULL, "not an address" } };
+	struct mime_address_group empty_name = { "", NULL, 0 };
+	struct mime_address_group bad_member = { "G", bad, 1 };
+	struct mime_address_group no_members = { NULL, NULL, 0 };
+	struct mime_address_group newline = { "G\r\nBcc: x@example.com", NULL, 0 };
+	struct strbuf out = STRBUF_INIT;
+	char *error = NULL;
+
+	ck_assert_int_eq(mime_header_append_groups(&out, "To", &empty_name, 1, &error), -1);
+	free(error);
+	ck_assert_int_eq(mime_header_append_groups(&out, "To", &bad_member, 1, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "not an address"));
+	free(error);
+	ck_assert_int_eq(mime_header_append_groups(&out, "To", &no_members, 1, &error), -1);
+	free(error);
+	ck_assert_int_eq(mime_header_append_groups(&out, "To", &newline, 1, &error), -1);
+	free(error);
+	ck_assert_uint_eq(out.len, 0);
+	strbuf_free(&out);
+}
+END_TEST
+
+START_TEST(header_urls_write_and_reject)
+{
+	const char *urls[] = { "mailto:list-request@example.com?subject=unsubscribe",
+		"https://lists.example.com/unsubscribe/0123456789abcdef0123456789abcdef" };
+	const char *bad[] = { "https://example.com/a b", "<https://example.com>",
+		"https://example.com/\xc3\xa4", "no-scheme", "" };
+	struct strbuf out = STRBUF_INIT;
+	char *error = NULL;
+
+	ck_assert_int_eq(mime_header_append_urls(&out, "List-Unsubscribe", urls, 2, &error), 0);
+	ck_assert_str_eq(out.data, "List-Unsubscribe:"
+	    " <mailto:list-request@example.com?subject=unsubscribe>,\r\n"
+	    " <https://lists.example.com/unsubscribe/0123456789abcdef0123456789abcdef>\r\n");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		strbuf_reset(&out);
+		ck_assert_msg(mime_header_append_urls(&out, "List-Help", &bad[i], 1, &error) == -1,
+		    "\"%s\" was accepted", bad[i]);
+		free(error);
+	}
+	ck_assert_int_eq(mime_header_append_urls(&out, "List-Help", urls, 0, &error), -1);
+	free(error);
+	strbuf_free(&out);
+}
+END_TEST
+
+/* Dates. */
+
+static const struct {
+	const char *text;
+	long long t;	/* -1: rejected */
+	int offset;
+} date_parse_cases[] = {
+	{ "Tue, 1 Jul 2003 10:52:37 +0200", 1057049557LL, 120 },
+	{ "1 Jul 2003 10:52:37 +0200", 1057049557LL, 120 },
+	{ "Tue, 01 Jul 2003 10:52 +0200", 1057049520LL, 120 },
+	{ " Tue,  1 Jul 2003 08:52:37 GMT (comment)", 1057049557LL, 0 },
+	{ "Tue, 1 Jul 03 04:52:37 EDT", 1057049557LL, -240 },
+	{ "Thu, 1 Jan 1970 00:00:00 -0000", 0, 0 },
+	{ "Sat, 29 Feb 2020 23:59:60 +0000", 1583020800LL, 0 },
+	{ "Mon, 1 Jul 2003 10:52:37 +0200", -1, 0 },	/* wrong day */
+	{ "Sat, 29 Feb 2021 10:00:00 +0000", -1, 0 },	/* no such date */
+	{ "Tue, 1 Jul 2003 24:00:00 +0000", -1, 0 },
+	{ "Tue, 1 Jul 2003 10:52:37", -1, 0 },		/* no zone */
+	{ "Tue, 1 Jul 2003 10:52:37 +02", -1, 0 },
+	{ "Tue, 1 Foo 2003 10:52:37 +0200", -1, 0 },
+	{ "Tue, 1 Jul 2003 10:52:37 +0200 x", -1, 0 },
+	{ "2003-07-01T10:52:37+02:00", -1, 0 },
+	{ "", -1, 0 },
+};
+
+START_TEST(date_parse_cases_table)
+{
+	time_t t = 0;
+	int offset = 0;
+	int rc = mime_date_parse(date_parse_cases[_i].text, &t, &offset);
+
+	if (date_parse_cases[_i].t < 0) {
+		ck_assert_msg(rc == -1, "\"%s\" was accepted", date_parse_cases[_i].text);
+		return;
+	}
+	ck_assert_msg(rc == 0, "\"%s\" was rejected", date_parse_cases[_i].text);
+	ck_assert_int_eq((long long)t, date_parse_cases[_i].t);
+	ck_assert_int_eq(offset, date_parse_cases[_i].offset);
+}
+END_TEST
+
+START_TEST(date_parse_reads_written_dates)
+{
+	static const int offsets[] = { 0, 60, -300, 330, -720, 840 };
+	struct strbuf out = STRBUF_INIT;
+
+	for (size_t i = 0; i < 200; i++) {
+		time_t t = (time_t)(i * 86400LL * 53 + i * 3607), parsed;
+		int offset = offsets[i % 6], parsed_offset;
+		char *value;
+
+		strbuf_reset(&out);
+		mime_header_append_date(&out, "Date", t, offset);
+		value = field_value(&out, "Date");
+		ck_assert_msg(mime_date_parse(value, &parsed, &parsed_offset) == 0, "%s", value);
+		ck_assert_int_eq((long long)parsed, (long long)t);
+		ck_assert_int_eq(parsed_offset, offset);
+		free(value);
+	}
+	strbuf_free(&out);
+}
+END_TEST
+
+/* Parsing entities back. */
+
+/* Renders part and parses the result. */
+static void
+render_and_parse(const struct mime_part *part, struct mime_entity *entity)
+{
+	struct strbuf out = STRBUF_INIT;
+	char *error = NULL;
+
+	ck_assert_msg(mime_part_render(part, &out, &error) == 0, "%s", error);
+	ck_assert_msg(mime_parse_entity(out.data, out.len, entity, &error) == 0, "%s", error);
+	strbuf_free(&out);
+}
+
+START_TEST(parse_rendered_tree)
+{
+	static const unsigned char binary[] = { 0, 1, 2, 0xff, 0, '\r', '\n', 0x80, 0 };
+	struct mime_part *mixed = mime_part_new("multipart/mixed");
+	struct mime_part *alt = mime_part_add_child(mixed, "multipart/alternative");
+	struct mime_entity e;
+	char *name;
+
+	const char *text = "Gr\xc3\xbc\xc3\x9f" "e\nline two   \nFrom here\n";
+	mime_part_set_body(mime_part_add_child(alt, "text/plain"), text, strlen(text));
+	mime_part_set_body(mime_part_add_child(alt, "text/html"), "<p>hi</p>", 9);
+	struct mime_part *att = mime_part_add_child(mixed, "application/octet-stream");
+	mime_part_set_body(att, binary, sizeof(binary));
+	att->filename = strdup("r\xc3\xa9sum\xc3\xa9 of a rather long file name, with a comma.bin");
+	att->cid = strdup("part1@example.com");
+
+	render_and_parse(mixed, &e);
+	ck_assert_str_eq(e.type, "multipart/mixed");
+	ck_assert_uint_eq(e.child_count, 2);
+	ck_assert_str_eq(e.children[0].type, "multipart/alternative");
+	ck_assert_uint_eq(e.children[0].child_count, 2);
+	ck_assert_str_eq(e.children[0].children[0].encoding, "quoted-printable");
+	ck_assert_uint_eq(e.children[0].children[0].body_len, 33);
+	ck_assert(memcmp(e.children[0].children[0].body,
+	    "Gr\xc3\xbc\xc3\x9f" "e\r\nline two   \r\nFrom here\r\n", 33) == 0);
+	ck_assert_uint_le(e.children[0].children[0].encoded_line_max, 76);
+	ck_assert_uint_eq(e.children[0].children[1].body_len, 9);
+
+	const struct mime_entity *a = &e.children[1];
+	ck_assert_str_eq(a->encoding, "base64");
+	ck_assert_uint_eq(a->body_len, sizeof(binary));
+	ck_assert(memcmp(a->body, binary, sizeof(binary)) == 0);
+	name = mime_parse_param(mime_entity_field(a, "Content-Disposition"), "filename");
+	ck_assert_pstr_eq(name, att->filename);
+	free(name);
+	name = mime_parse_param(mime_entity_field(a, "Content-Type"), "name");
+	ck_assert_pstr_eq(name, att->filename);
+	free(name);
+	name = mime_parse_token(mime_entity_field(a, "Content-Disposition"));
+	ck_assert_str_eq(name, "attachment");
+	free(name);
+	ck_assert_str_eq(mime_entity_field(a, "Content-ID"), " <part1@example.com>");
+
+	mime_entity_clear(&e);
+	mime_part_free(mixed);
+}
+END_TEST
+
+static const struct {
+	const char *value;
+	const char *param;
+	const char *expected;	/* NULL: absent or undecodable */
+} param_cases[] = {
+	{ "text/plain; charset=utf-8", "charset", "utf-8" },
+	{ "text/plain; CHARSET=\"us-ascii\" (comment)", "charset", "us-ascii" },
+	{ "attachment; filename=\"a \\\"b\\\".txt\"", "filename", "a \"b\".txt" },
+	{ "attachment; filename*=utf-8''%C3%A4.txt", "filename", "\xc3\xa4.txt" },
+	{ "attachment; filename*=UTF-8'de'%C3%A4.txt; filename=fallback.txt", "filename",
+	  "\xc3\xa4.txt" },
+	{ "attachment; filename*0*=utf-8''a%20; filename*1=b; filename*2*=%C3%A4",
+	  "filename", "a b\xc3\xa4" },
+	{ "attachment; filename*1=b; filename*0=a", "filename", "ab" },
+	{ "attachment; filename*0=a; filename*2=c", "filename", NULL },
+	{ "attachment; filename*=iso-8859-1''%E4.txt", "filename", NULL },
+	{ "attachment; filename*=utf-8''%ZZ", "filename", NULL },
+	{ "application/x; name=\"=?utf-8?B?w6QudHh0?=\"", "name", "\xc3\xa4.txt" },
+	{ "application/x; name==?utf-8?B?w6QudHh0?=", "name", NULL },
+	{ "multipart/mixed; boundary=\"=_abc\"", "boundary", "=_abc" },
+	{ "text/plain", "charset", NULL },
+};
+
+START_TEST(parse_param_cases)
+{
+	char *got = mime_parse_param(param_cases[_i].value, param_cases[_i].param);
+
+	ck_assert_pstr_eq(got, param_cases[_i].expected);
+	free(got);
+}
+END_TEST
+
+static const struct {
+	const char *data;
+	const char *reason;
+} parse_error_cases[] = {
+	{ "Content-Type: text/plain\n\nbare LF", "bare CR or LF" },
+	{ "Content-Type: text/plain\r\nno empty line", "does not end in CRLF" },
+	{ " continued: x\r\n\r\n", "continuation" },
+	{ "No colon here\r\n\r\n", "invalid header line" },
+	{ "Content-Type: multipart/mixed\r\n\r\n--x\r\n\r\n--x--\r\n", "no boundary" },
+	{ "Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\r\nbody\r\n",
+	  "no close delimiter" },
+	{ "Content-Type: multipart/mixed; boundary=x\r\n\r\nno parts\r\n", "no part" },
+	{ "Content-Transfer-Encoding: base64\r\n\r\nAAA*\r\n", "invalid base64" },
+	{ "Content-Transfer-Encoding: base64\r\n\r\nAAAAA\r\n", "middle of a group" },
+	{ "Content-Transfer-Encoding: quoted-printable\r\n\r\n=G1\r\n", "quoted-printable" },
+	{ "Content-Transfer-Encoding: x-uuencode\r\n\r\nbody\r\n", "unknown" },
+	{ "Content-Type: nonsense\r\n\r\n", "invalid Content-Type" },
+};
+
+START_TEST(parse_error_cases_table)
+{
+	struct mime_entity e;
+	char *error = NULL;
+
+	ck_assert_int_eq(mime_parse_entity(parse_error_cases[_i].data,
+	    strlen(parse_error_cases[_i].data), &e, &error), -1);
+	ck_assert_msg(strstr(error, parse_error_cases[_i].reason) != NULL,
+	    "case %d: \"%s\" lacks \"%s\"", _i, error, parse_error_cases[_i].reason);
+	ck_assert_ptr_null(e.fields);
+	free(error);
+}
+END_TEST
+
+START_TEST(parse_fields_and_text)
+{
+	const char *message = "Subject: =?utf-8?Q?Gr=C3=BC=C3=9Fe?=\r\n =?utf-8?Q?_aus?= Berlin \r\n"
+	    "X-A: one\r\nx-a: two\r\n\r\nbody";
+	struct mime_entity e;
+	char *error = NULL, *text;
+
+	ck_assert_int_eq(mime_parse_entity(message, strlen(message), &e, &error), 0);
+	ck_assert_uint_eq(e.field_count, 3);
+	ck_assert_str_eq(e.type, "text/plain");
+	ck_assert_str_eq(e.encoding, "7bit");
+	ck_assert_uint_eq(mime_entity_field_count(&e, "X-A"), 2);
+	ck_assert_str_eq(mime_entity_field(&e, "X-A"), " two");
+	text = mime_parse_text(mime_entity_field(&e, "subject"));
+	ck_assert_str_eq(text, "Gr\xc3\xbc\xc3\x9f" "e aus Berlin");
+	free(text);
+	ck_assert_uint_eq(e.body_len, 4);
+	ck_assert(memcmp(e.body, "body", 4) == 0);
+	mime_entity_clear(&e);
+}
+END_TEST
+
 /* Suite. */
 
 static Suite *
@@ -2227,6 +2650,8 @@ mime_suite(void)
 	TCase *header = tcase_create("header");
 	TCase *encode = tcase_create("encode");
 	TCase *part = tcase_create("part");
+	TCase *date = tcase_create("date");
+	TCase *parse = tcase_create("parse");
 
 	tcase_add_loop_test(address, address_valid_cases, 0,
 	    COUNT(address_cases));
@@ -2262,6 +2687,13 @@ mime_suite(void)
 	tcase_add_loop_test(header, header_raw_cases, 0, COUNT(raw_cases));
 	tcase_add_test(header, header_raw_line_limit);
 	tcase_add_test(header, header_new_msgid_format);
+	tcase_add_loop_test(header, header_edge_subject_reads_back, 0, COUNT(edge_subjects));
+	tcase_add_loop_test(header, header_edge_name_reads_back, 0, COUNT(edge_names));
+	tcase_add_loop_test(header, header_quoted_name_exact, 0, COUNT(quoted_name_cases));
+	tcase_add_test(header, header_groups_exact);
+	tcase_add_test(header, header_groups_fold_long);
+	tcase_add_test(header, header_groups_rejects);
+	tcase_add_test(header, header_urls_write_and_reject);
 	suite_add_tcase(s, header);
 
 	tcase_add_loop_test(encode, encode_qp_cases, 0, COUNT(qp_cases));
@@ -2287,6 +2719,16 @@ mime_suite(void)
 	    COUNT(bad_part_cases));
 	tcase_add_test(part, part_depth_limit_allows_32);
 	suite_add_tcase(s, part);
+
+	tcase_add_loop_test(date, date_parse_cases_table, 0, COUNT(date_parse_cases));
+	tcase_add_test(date, date_parse_reads_written_dates);
+	suite_add_tcase(s, date);
+
+	tcase_add_test(parse, parse_rendered_tree);
+	tcase_add_loop_test(parse, parse_param_cases, 0, COUNT(param_cases));
+	tcase_add_loop_test(parse, parse_error_cases_table, 0, COUNT(parse_error_cases));
+	tcase_add_test(parse, parse_fields_and_text);
+	suite_add_tcase(s, parse);
 	return s;
 }
 

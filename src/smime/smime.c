@@ -38,6 +38,14 @@ static const struct {
 	{ "sha512", SMIME_DIGEST_SHA512 },
 };
 
+static const struct {
+	const char *name;
+	enum smime_signature signature;
+} smime_signature_names[] = {
+	{ "rsa-pkcs1", SMIME_SIGNATURE_RSA_PKCS1 },
+	{ "rsa-pss", SMIME_SIGNATURE_RSA_PSS },
+};
+
 int
 smime_cipher_parse(const char *name, enum smime_cipher *cipher_r)
 {
@@ -60,6 +68,20 @@ smime_digest_parse(const char *name, enum smime_digest *digest_r)
 	for (size_t i = 0; i < count; i++) {
 		if (strcmp(name, smime_digest_names[i].name) == 0) {
 			*digest_r = smime_digest_names[i].digest;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+smime_signature_parse(const char *name, enum smime_signature *signature_r)
+{
+	size_t count = sizeof(smime_signature_names) / sizeof(smime_signature_names[0]);
+
+	for (size_t i = 0; i < count; i++) {
+		if (strcmp(name, smime_signature_names[i].name) == 0) {
+			*signature_r = smime_signature_names[i].signature;
 			return 0;
 		}
 	}

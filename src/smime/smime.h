@@ -24,18 +24,28 @@ enum smime_cipher {
 
 enum smime_digest { SMIME_DIGEST_SHA256, SMIME_DIGEST_SHA384, SMIME_DIGEST_SHA512 };
 
-/* Algorithm choices. A NULL options pointer means SHA-256, AES-256-CBC and
- * PKCS#1 v1.5. */
+/* Signature scheme for RSA signing keys; EC keys always sign with ECDSA. */
+enum smime_signature {
+	SMIME_SIGNATURE_RSA_PKCS1,	/* default: RSASSA-PKCS1-v1_5 */
+	SMIME_SIGNATURE_RSA_PSS,	/* RSASSA-PSS (RFC 4056) */
+};
+
+/* Algorithm choices, taken per call so that each request can use its own.
+ * A NULL options pointer means SHA-256, AES-256-CBC, PKCS#1 v1.5 key
+ * transport and PKCS#1 v1.5 signatures. */
 struct smime_options {
 	enum smime_digest digest;
 	enum smime_cipher cipher;
 	bool rsa_oaep;		/* RSA recipients: OAEP instead of PKCS#1 v1.5 */
+	enum smime_signature signature;
 };
 
-/* Parses "aes-256-cbc", "aes-128-cbc", "aes-128-gcm", "aes-256-gcm" and
- * "sha256", "sha384", "sha512". Return 0 or -1 for an unknown name. */
+/* Parses "aes-256-cbc", "aes-128-cbc", "aes-128-gcm", "aes-256-gcm";
+ * "sha256", "sha384", "sha512"; and "rsa-pkcs1", "rsa-pss". Return 0 or -1
+ * for an unknown name. */
 int smime_cipher_parse(const char *name, enum smime_cipher *cipher_r);
 int smime_digest_parse(const char *name, enum smime_digest *digest_r);
+int smime_signature_parse(const char *name, enum smime_signature *signature_r);
 
 struct smime_signer {
 	EVP_PKEY *key;
@@ -51,8 +61,12 @@ struct smime_signer {
  * (RFC 1847, RFC 8551 3.5.3), the entity copied unchanged as its first part;
  * with opaque true it is application/pkcs7-mime; smime-type=signed-data with
  * the entity inside the SignedData. The signature carries the signer's chain
- * and the signed attributes contentType, messageDigest, signingTime,
- * SMIMECapabilities and SMIMEEncryptionKeyPreference. Appends to out and
+ * (the chain's certificates in any order; the signer's own certificate and
+ * repeats are left out) and the signed attributes contentType,
+ * messageDigest, signingTime, SMIMECapabilities and
+ * SMIMEEncryptionKeyPreference. RSA keys sign with PKCS#1 v1.5 or, when
+ * options ask for it, RSASSA-PSS (RFC 4056) with MGF1 over the digest and a
+ * salt as long as the digest; EC keys sign with ECDSA. Appends to out and
  * returns 0, or -1 with *error_r allocated. */
 int smime_sign(const struct smime_signer *signer, const char *entity,
     size_t entity_len, bool opaque, const struct smime_options *options,

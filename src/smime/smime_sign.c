@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "smime/smime_internal.h"
@@ -167,12 +168,33 @@ sign_add_chain(CMS_ContentInfo *cms, const struct smime_signer *signer,
 	return 0;
 }
 
+/* Switches an RSA signer to RSASSA-PSS (RFC 4056) with MGF1 over the
+ * message digest and a salt as long as the digest. Other keys are left
+ * alone. */
+static int
+sign_set_pss(CMS_SignerInfo *si, EVP_PKEY *key, const EVP_MD *md, char **error_r)
+{
+	EVP_PKEY_CTX *pctx;
+
+	if (!EVP_PKEY_is_a(key, "RSA"))
+		return 0;
+	pctx = CMS_SignerInfo_get0_pkey_ctx(si);
+	if (pctx == NULL ||
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) <= 0) {
+		*error_r = smime_openssl_error("setting RSASSA-PSS");
+		return -1;
+	}
+	return 0;
+}
+
 /* Builds the SignedData over entity. CMS_BINARY keeps OpenSSL from changing
  * line ends, because the entity is already canonical and must be signed
  * exactly as it will be sent. */
 static CMS_ContentInfo *
 sign_build_cms(const struct smime_signer *signer, const char *entity,
-    size_t entity_len, bool opaque, const EVP_MD *md, char **error_r)
+    size_t entity_len, bool opaque, const EVP_MD *md, bool pss, char **error_r)
 {
 	unsigned int flags = CMS_BINARY | (opaque ? 0 : CMS_DETACHED);
 	X509 *key_cert = signer->encryption_cert != NULL ?
@@ -186,12 +208,16 @@ sign_build_cms(const struct smime_signer *signer, const char *entity,
 		*error_r = smime_openssl_error("CMS_sign");
 		goto fail;
 	}
+	/* CMS_KEY_PARAM keeps the key context open so that the padding can
+	 * be set before CMS_final signs. */
 	si = CMS_add1_signer(cms, signer->cert, signer->key, md,
-	    CMS_BINARY | CMS_NOSMIMECAP);
+	    CMS_BINARY | CMS_NOSMIMECAP | (pss ? CMS_KEY_PARAM : 0));
 	if (si == NULL) {
 		*error_r = smime_openssl_error("CMS_add1_signer");
 		goto fail;
 	}
+	if (pss && sign_set_pss(si, signer->key, md, error_r) < 0)
+		goto fail;
 	if (sign_add_chain(cms, signer, error_r) < 0 ||
 	    sign_add_capabilities(si, error_r) < 0 ||
 	    sign_add_key_preference(si, key_cert, error_r) < 0)
@@ -301,7 +327,8 @@ smime_sign(const struct smime_signer *signer, const char *entity,
 	if (smime_check_entity(entity, entity_len, error_r) < 0)
 		return -1;
 
-	cms = sign_build_cms(signer, entity, entity_len, opaque, md, error_r);
+	cms = sign_build_cms(signer, entity, entity_len, opaque, md,
+	    options != NULL && options->signature == SMIME_SIGNATURE_RSA_PSS, error_r);
 	if (cms == NULL)
 		goto fail;
 	if (smime_cms_to_der(cms, &der, &der_len, error_r) < 0)

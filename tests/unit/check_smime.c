@@ -266,15 +266,32 @@ assert_key_preference(CMS_SignerInfo *si, X509 *expected)
 }
 
 static void
-assert_signer_info(CMS_ContentInfo *cms, X509 *key_cert, int digest_nid)
+assert_signer_info(CMS_ContentInfo *cms, X509 *key_cert, int digest_nid,
+    int signature_nid)
 {
 	STACK_OF(CMS_SignerInfo) *infos = CMS_get0_SignerInfos(cms);
 	ck_assert_int_eq(sk_CMS_SignerInfo_num(infos), 1);
 	CMS_SignerInfo *si = sk_CMS_SignerInfo_value(infos, 0);
 	X509_ALGOR *digest_alg;
 
-	CMS_SignerInfo_get0_algs(si, NULL, NULL, &digest_alg, NULL);
+	X509_ALGOR *signature_alg;
+
+	CMS_SignerInfo_get0_algs(si, NULL, NULL, &digest_alg, &signature_alg);
 	ck_assert_int_eq(OBJ_obj2nid(digest_alg->algorithm), digest_nid);
+	if (signature_nid != 0)
+		ck_assert_int_eq(OBJ_obj2nid(signature_alg->algorithm), signature_nid);
+	if (signature_nid == NID_rsassaPss) {
+		/* The parameters name the digest and a salt of its length. */
+		RSA_PSS_PARAMS *params = ASN1_TYPE_unpack_sequence(
+		    ASN1_ITEM_rptr(RSA_PSS_PARAMS), signature_alg->parameter);
+		ck_assert_ptr_nonnull(params);
+		ck_assert_ptr_nonnull(params->hashAlgorithm);
+		ck_assert_int_eq(OBJ_obj2nid(params->hashAlgorithm->algorithm), digest_nid);
+		ck_assert_ptr_nonnull(params->saltLength);
+		ck_assert_int_eq(ASN1_INTEGER_get(params->saltLength),
+		    EVP_MD_get_size(EVP_get_digestbynid(digest_nid)));
+		RSA_PSS_PARAMS_free(params);
+	}
 	ck_assert_int_ge(CMS_signed_get_attr_by_NID(si, NID_pkcs9_contentType, -1), 0);
 	ck_assert_int_ge(CMS_signed_get_attr_by_NID(si, NID_pkcs9_messageDigest, -1), 0);
 	ck_assert_int_ge(CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1), 0);
@@ -282,7 +299,7 @@ assert_signer_info(CMS_ContentInfo *cms, X509 *key_cert, int digest_nid)
 	assert_key_preference(si, key_cert);
 }
 
-enum signer_name { SIGNER_ALICE, SIGNER_CAROL };
+enum signer_name { SIGNER_ALICE, SIGNER_CAROL, SIGNER_CAROL_REVERSED };
 
 /* Alice's chain repeats her own certificate and the root, which smime_sign
  * must drop. Carol's chain is the intermediate that verification needs. */
@@ -301,6 +318,10 @@ make_signer(enum signer_name name, struct smime_signer *signer)
 	} else {
 		signer->key = pki.carol.key;
 		signer->cert = pki.carol.cert;
+		/* The reversed chain lists the root before the intermediate,
+		 * as a PEM file may. */
+		if (name == SIGNER_CAROL_REVERSED)
+			sk_X509_push(signer->chain, pki.root.cert);
 		sk_X509_push(signer->chain, pki.intermediate.cert);
 	}
 }
@@ -313,21 +334,33 @@ static const struct sign_case {
 	const char *micalg;
 	int digest_nid;
 	const char *entity;
+	enum smime_signature signature;
+	int signature_nid;	/* 0: not checked */
 } sign_cases[] = {
 	{ "detached RSA", SIGNER_ALICE, false, SMIME_DIGEST_SHA256, "sha-256",
-	    NID_sha256, entity_text },
+	    NID_sha256, entity_text, SMIME_SIGNATURE_RSA_PKCS1, 0 },
 	{ "detached ECDSA", SIGNER_CAROL, false, SMIME_DIGEST_SHA256, "sha-256",
-	    NID_sha256, entity_text },
+	    NID_sha256, entity_text, SMIME_SIGNATURE_RSA_PKCS1, 0 },
 	{ "detached RSA SHA-384", SIGNER_ALICE, false, SMIME_DIGEST_SHA384,
-	    "sha-384", NID_sha384, entity_text },
+	    "sha-384", NID_sha384, entity_text, SMIME_SIGNATURE_RSA_PKCS1, 0 },
 	{ "detached ECDSA SHA-512", SIGNER_CAROL, false, SMIME_DIGEST_SHA512,
-	    "sha-512", NID_sha512, entity_text },
+	    "sha-512", NID_sha512, entity_text, SMIME_SIGNATURE_RSA_PKCS1, 0 },
 	{ "detached unterminated", SIGNER_ALICE, false, SMIME_DIGEST_SHA256,
-	    "sha-256", NID_sha256, entity_unterminated },
+	    "sha-256", NID_sha256, entity_unterminated, SMIME_SIGNATURE_RSA_PKCS1, 0 },
 	{ "opaque RSA", SIGNER_ALICE, true, SMIME_DIGEST_SHA256, "sha-256",
-	    NID_sha256, entity_text },
+	    NID_sha256, entity_text, SMIME_SIGNATURE_RSA_PKCS1, 0 },
 	{ "opaque ECDSA", SIGNER_CAROL, true, SMIME_DIGEST_SHA384, "sha-384",
-	    NID_sha384, entity_text },
+	    NID_sha384, entity_text, SMIME_SIGNATURE_RSA_PKCS1, 0 },
+	{ "detached RSA PKCS#1", SIGNER_ALICE, false, SMIME_DIGEST_SHA256, "sha-256",
+	    NID_sha256, entity_text, SMIME_SIGNATURE_RSA_PKCS1, NID_rsaEncryption },
+	{ "detached RSA-PSS", SIGNER_ALICE, false, SMIME_DIGEST_SHA256, "sha-256",
+	    NID_sha256, entity_text, SMIME_SIGNATURE_RSA_PSS, NID_rsassaPss },
+	{ "opaque RSA-PSS SHA-512", SIGNER_ALICE, true, SMIME_DIGEST_SHA512, "sha-512",
+	    NID_sha512, entity_text, SMIME_SIGNATURE_RSA_PSS, NID_rsassaPss },
+	{ "detached ECDSA ignores PSS", SIGNER_CAROL, false, SMIME_DIGEST_SHA256, "sha-256",
+	    NID_sha256, entity_text, SMIME_SIGNATURE_RSA_PSS, 0 },
+	{ "detached ECDSA reversed chain", SIGNER_CAROL_REVERSED, false, SMIME_DIGEST_SHA256,
+	    "sha-256", NID_sha256, entity_text, SMIME_SIGNATURE_RSA_PKCS1, 0 },
 };
 
 static void
@@ -374,13 +407,13 @@ check_signed_output(const struct sign_case *tc, const struct strbuf *out,
 
 	/* The certificates are a SET OF, so DER puts them in any order. */
 	STACK_OF(X509) *certs = CMS_get1_certs(cms);
-	ck_assert_int_eq(sk_X509_num(certs), 2);
+	ck_assert_int_eq(sk_X509_num(certs), tc->signer == SIGNER_CAROL_REVERSED ? 3 : 2);
 	ck_assert_msg(X509_cmp(sk_X509_value(certs, 0), signer_cert) == 0 ||
 	    X509_cmp(sk_X509_value(certs, 1), signer_cert) == 0,
 	    "the signer certificate is missing");
 	sk_X509_pop_free(certs, X509_free);
 
-	assert_signer_info(cms, key_cert, tc->digest_nid);
+	assert_signer_info(cms, key_cert, tc->digest_nid, tc->signature_nid);
 	CMS_ContentInfo_free(cms);
 	BIO_free(detached);
 	strbuf_free(&content);
@@ -389,7 +422,8 @@ check_signed_output(const struct sign_case *tc, const struct strbuf *out,
 START_TEST(sign_cases_verify)
 {
 	const struct sign_case *tc = &sign_cases[_i];
-	struct smime_options options = { .digest = tc->digest };
+	struct smime_options options = { .digest = tc->digest,
+		.signature = tc->signature };
 	struct smime_signer signer;
 	struct strbuf out = STRBUF_INIT;
 	char *error = NULL;
@@ -975,6 +1009,29 @@ START_TEST(digest_parse_names)
 }
 END_TEST
 
+static const struct {
+	const char *name;
+	int ok;
+	enum smime_signature signature;
+} signature_names[] = {
+	{ "rsa-pkcs1", 0, SMIME_SIGNATURE_RSA_PKCS1 },
+	{ "rsa-pss", 0, SMIME_SIGNATURE_RSA_PSS },
+	{ "RSA-PSS", -1, 0 },
+	{ "pss", -1, 0 },
+	{ "ecdsa", -1, 0 },
+};
+
+START_TEST(signature_parse_names)
+{
+	enum smime_signature signature = SMIME_SIGNATURE_RSA_PKCS1;
+
+	ck_assert_int_eq(smime_signature_parse(signature_names[_i].name, &signature),
+	    signature_names[_i].ok);
+	if (signature_names[_i].ok == 0)
+		ck_assert_int_eq(signature, signature_names[_i].signature);
+}
+END_TEST
+
 #define COUNT(table) (int)(sizeof(table) / sizeof((table)[0]))
 
 static Suite *
@@ -987,6 +1044,7 @@ smime_suite(void)
 
 	tcase_add_loop_test(parse, cipher_parse_names, 0, COUNT(cipher_names));
 	tcase_add_loop_test(parse, digest_parse_names, 0, COUNT(digest_names));
+	tcase_add_loop_test(parse, signature_parse_names, 0, COUNT(signature_names));
 	suite_add_tcase(s, parse);
 
 	tcase_add_unchecked_fixture(sign, setup_pki, teardown_pki);

@@ -424,11 +424,12 @@ static void
 config_parse_smime(struct config_parser *p, json_t *root, struct config *c)
 {
 	static const char *const keys[] = {
-		"digest", "cipher", "rsaOaep", "encryptToSelf", "writeBcc", NULL
+		"digest", "cipher", "rsaOaep", "signatureAlgorithm", "encryptToSelf",
+		"writeBcc", NULL
 	};
 	json_t *s = config_object(p, root, "", "smime");
 	json_t *empty = json_object();
-	char *digest, *cipher;
+	char *digest, *cipher, *signature;
 
 	if (s == NULL)
 		s = empty;
@@ -442,6 +443,11 @@ config_parse_smime(struct config_parser *p, json_t *root, struct config *c)
 		config_fail(p, "option \"smime.cipher\" is \"%s\"; expected aes-256-cbc, aes-128-cbc, aes-128-gcm or aes-256-gcm",
 		    cipher);
 	c->smime.rsa_oaep = config_bool(p, s, "smime", "rsaOaep", false);
+	signature = config_string(p, s, "smime", "signatureAlgorithm", "rsa-pkcs1");
+	if (smime_signature_parse(signature, &c->smime.signature) < 0)
+		config_fail(p, "option \"smime.signatureAlgorithm\" is \"%s\"; expected rsa-pkcs1 or rsa-pss",
+		    signature);
+	free(signature);
 	c->encrypt_to_self = config_bool(p, s, "smime", "encryptToSelf", true);
 	c->write_bcc = config_bool(p, s, "smime", "writeBcc", false);
 	free(digest);

@@ -54,6 +54,27 @@ email_set_strings_json(char **strings, size_t count)
 	return arr;
 }
 
+/* Returns the Content-Language value "en, de" as ["en", "de"], or null. */
+static json_t *
+email_set_language_json(const char *language)
+{
+	json_t *tags;
+	const char *p = language;
+
+	if (language == NULL)
+		return json_null();
+	tags = json_array();
+	while (*p != '\0') {
+		size_t len;
+		p += strspn(p, " ,");
+		len = strcspn(p, " ,");
+		if (len > 0)
+			json_array_append_new(tags, json_stringn(p, len));
+		p += len;
+	}
+	return tags;
+}
+
 /* Describes a built part as an EmailBodyPart (RFC 8621 4.1.4). */
 static json_t *
 email_set_part_json(const struct mime_part *part, const char *part_id)
@@ -69,6 +90,7 @@ email_set_part_json(const struct mime_part *part, const char *part_id)
 	json_object_set_new(obj, "name", part->filename ? json_string(part->filename) : json_null());
 	json_object_set_new(obj, "cid", part->cid ? json_string(part->cid) : json_null());
 	json_object_set_new(obj, "location", part->location ? json_string(part->location) : json_null());
+	json_object_set_new(obj, "language", email_set_language_json(part->language));
 	if (part->child_count > 0) {
 		json_t *subs = json_array();
 		for (size_t i = 0; i < part->child_count; i++) {
@@ -172,6 +194,54 @@ email_set_smime_for(const struct email_draft *draft, struct email_set_smime meth
 	return s;
 }
 
+/* Returns the invalidProperties SetError for a body that cannot be
+ * rendered. Each part's values were checked when the create was parsed, so
+ * only a limit such as a field line over 998 octets gets here, and the
+ * error names every body property that the create gave. */
+static json_t *
+email_set_body_error(json_t *create, const char *error)
+{
+	static const char *const props[] = {
+		"bodyStructure", "textBody", "htmlBody", "attachments"
+	};
+	json_t *err = json_pack("{ss s[]}", "type", "invalidProperties", "properties");
+	char *text = xasprintf("building the body failed: %s", error);
+
+	json_object_set_new(err, "description", json_string(text));
+	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+		if (json_object_get(create, props[i]) != NULL)
+			json_array_append_new(json_object_get(err, "properties"), json_string(props[i]));
+	}
+	free(text);
+	return err;
+}
+
+/* Reads the message back before it is signed or encrypted and checks it
+ * against the create. A difference is a bug of this server, not of the
+ * request, so it is serverFail and logged. */
+static int
+email_set_verify(struct jmap_context *ctx, const struct email_draft *draft,
+    const struct strbuf *header, const struct strbuf *entity, json_t **error_r)
+{
+	struct strbuf message = STRBUF_INIT;
+	char *error = NULL;
+	int ret;
+
+	strbuf_append(&message, header->data, header->len);
+	strbuf_append(&message, entity->data, entity->len);
+	ret = email_verify_message(draft, ctx->server->config->write_bcc, message.data,
+	    message.len, header->len, &error);
+	if (ret < 0) {
+		log_error("email read-back failed request=%s account=%s error=\"%s\"",
+		    ctx->request_id, ctx->account->id, error);
+		*error_r = email_set_error("serverFail",
+		    "the built message does not read back as requested: %s", error);
+		free(error);
+	}
+	strbuf_free(&message);
+	return ret;
+}
+
 /* Builds, signs/encrypts and stores one create. On success sets *created_r
  * to the server-set properties; on failure *error_r to a SetError. Nothing
  * is stored unless every step succeeded. */
@@ -190,13 +260,14 @@ email_set_create_one(struct jmap_context *ctx, json_t *create,
 	if (email_draft_parse(ctx, create, &draft, error_r) < 0)
 		goto out;
 	smime = email_set_smime_for(&draft, method_smime);
-	if (email_write_headers(&draft, config->write_bcc, config->message_id_domain,
-	    &message, &message_id, error_r) < 0)
-		goto out;
+	message_id = email_write_headers(&draft, config->write_bcc, config->message_id_domain,
+	    &message);
 	if (mime_part_render(draft.body, &entity, &error) < 0) {
-		*error_r = email_set_error("invalidProperties", "building the body failed: %s", error);
+		*error_r = email_set_body_error(create, error);
 		goto out;
 	}
+	if (email_set_verify(ctx, &draft, &message, &entity, error_r) < 0)
+		goto out;
 	if ((smime.sign || smime.encrypt) &&
 	    email_smime_apply(ctx, &draft, smime.sign, smime.opaque, smime.encrypt,
 	    &entity, error_r) < 0)
@@ -296,14 +367,30 @@ email_set_put_map(json_t *resp, const char *key, json_t *map)
 	json_object_set_new(resp, key, json_null());
 }
 
+/* Returns the Email id that id names: the id itself, or for "#creationId"
+ * the id created under that creation id earlier in the request (RFC 8620
+ * 5.3). Returns id unchanged when the creation id is unknown, so that the
+ * update or destroy fails with notFound. */
+static const char *
+email_set_resolve_id(struct jmap_context *ctx, const char *id)
+{
+	const char *created;
+
+	if (id[0] != '#')
+		return id;
+	created = json_string_value(json_object_get(ctx->created_ids, id + 1));
+	return created != NULL ? created : id;
+}
+
 static void
 email_set_updates(struct jmap_context *ctx, json_t *update, json_t *resp, bool *changed)
 {
 	json_t *updated = json_object(), *not_updated = json_object();
-	const char *id;
+	const char *key;
 	json_t *patch;
 
-	json_object_foreach(update, id, patch) {
+	json_object_foreach(update, key, patch) {
+		const char *id = email_set_resolve_id(ctx, key);
 		json_t *record = NULL, *err = NULL;
 		char *error = NULL;
 		enum store_status st = store_email_get(ctx->server->store, ctx->account->id, id,
@@ -335,10 +422,11 @@ static void
 email_set_destroys(struct jmap_context *ctx, json_t *destroy, json_t *resp, bool *changed)
 {
 	json_t *destroyed = json_array(), *not_destroyed = json_object();
-	json_t *id;
+	json_t *item;
 	size_t i;
 
-	json_array_foreach(destroy, i, id) {
+	json_array_foreach(destroy, i, item) {
+		json_t *id = json_string(email_set_resolve_id(ctx, json_string_value(item)));
 		char *error = NULL;
 		enum store_status st = store_email_delete(ctx->server->store, ctx->account->id,
 		    json_string_value(id), &error);
@@ -355,6 +443,7 @@ email_set_destroys(struct jmap_context *ctx, json_t *destroy, json_t *resp, bool
 			json_object_set_new(not_destroyed, json_string_value(id),
 			    email_set_error("serverFail", "removing Email %s failed", json_string_value(id)));
 		}
+		json_decref(id);
 		free(error);
 	}
 	json_object_set_new(resp, "destroyed", json_array_size(destroyed) ? json_incref(destroyed) : json_null());

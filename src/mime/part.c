@@ -306,8 +306,8 @@ part_check_extra_header(const struct mime_part *part,
 	return 0;
 }
 
-static int
-part_check(const struct mime_part *part, char **error_r)
+int
+mime_part_check_fields(const struct mime_part *part, char **error_r)
 {
 	size_t i;
 
@@ -325,7 +325,14 @@ part_check(const struct mime_part *part, char **error_r)
 		    error_r) < 0)
 			return -1;
 	}
+	return 0;
+}
 
+static int
+part_check(const struct mime_part *part, char **error_r)
+{
+	if (mime_part_check_fields(part, error_r) < 0)
+		return -1;
 	if (part_type_has_prefix(part->type, "multipart/")) {
 		if (part->child_count == 0) {
 			*error_r = xasprintf("%s part has no body parts",

@@ -66,6 +66,12 @@ void mime_part_clear(struct mime_part *part);
 int mime_part_render(const struct mime_part *part, struct strbuf *out,
     char **error_r);
 
+/* Checks the fields of part alone, as mime_part_render would: the type,
+ * charset, disposition, file name, Content-ID, Content-Language,
+ * Content-Location and extra fields, but not its children. Returns 0, or
+ * -1 with *error_r an allocated message naming the value. */
+int mime_part_check_fields(const struct mime_part *part, char **error_r);
+
 /* Encoders used by the renderer, exposed for tests. Both append CRLF line
  * ends and keep lines at most 76 characters, and their output ends in CRLF
  * unless it is empty. mime_encode_qp treats input as text with CRLF line

@@ -9,6 +9,7 @@
 #include <sys/time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "certs/certvalue.h"
@@ -88,6 +89,9 @@ directory_new(const struct directory_config *cfg)
 		c->attributes = directory_strv_copy(cfg->attributes, cfg->attribute_count);
 	}
 	c->domains = directory_strv_copy(cfg->domains, cfg->domain_count);
+	c->ca_base = xstrdup(cfg->ca_base != NULL ? cfg->ca_base : c->base);
+	c->ca_filter = xstrdup(cfg->ca_filter != NULL ? cfg->ca_filter :
+	    "(&(objectClass=pkiCA)(cn=%s))");
 	dir->attrs = c->attributes;
 	pthread_mutex_init(&dir->lock, NULL);
 	return dir;
@@ -118,6 +122,8 @@ directory_free(struct directory *dir)
 	free(c->filter);
 	directory_strv_free(c->attributes, c->attribute_count);
 	directory_strv_free(c->domains, c->domain_count);
+	free(c->ca_base);
+	free(c->ca_filter);
 	free(dir);
 }
 
@@ -193,13 +199,14 @@ directory_release(struct directory *dir, LDAP *ld, int rc)
 		ldap_unbind_ext_s(ld, NULL, NULL);
 }
 
-/* Runs a search under the configured base and scope. A pooled connection
- * that the server has closed is replaced and the search repeated once.
- * Returns 0 with *s filled (even when the search failed: s->rc), or -1 with
- * *error_r when no connection could be opened. */
+/* Runs a search under base with scope. A pooled connection that the server
+ * has closed is replaced and the search repeated once. Returns 0 with *s
+ * filled (even when the search failed: s->rc), or -1 with *error_r when no
+ * connection could be opened. */
 static int
-directory_search_run(struct directory *dir, const char *filter, char **attrs,
-    int size_limit, struct directory_search *s, char **error_r)
+directory_search_run(struct directory *dir, const char *base, int scope,
+    const char *filter, char **attrs, int size_limit, struct directory_search *s,
+    char **error_r)
 {
 	int timeout = dir->cfg.conn.timeout_seconds > 0 ?
 	    dir->cfg.conn.timeout_seconds : LDAPCONN_DEFAULT_TIMEOUT;
@@ -211,8 +218,8 @@ directory_search_run(struct directory *dir, const char *filter, char **attrs,
 		s->ld = directory_acquire(dir, attempt > 0, &pooled, error_r);
 		if (s->ld == NULL)
 			return -1;
-		s->rc = ldap_search_ext_s(s->ld, dir->cfg.base, dir->cfg.scope, filter,
-		    attrs, 0, NULL, NULL, &tv, size_limit, &s->res);
+		s->rc = ldap_search_ext_s(s->ld, base, scope, filter, attrs, 0, NULL, NULL,
+		    &tv, size_limit, &s->res);
 		if (s->rc != LDAP_SERVER_DOWN || !pooled)
 			return 0;
 		log_debug("directory connection closed by the server, reconnecting "
@@ -365,8 +372,8 @@ directory_lookup(struct directory *dir, const char *email,
 	enum lookup_status status;
 	int entries;
 
-	if (directory_search_run(dir, filter, dir->attrs, dir->cfg.size_limit, &s,
-	    error_r) < 0) {
+	if (directory_search_run(dir, dir->cfg.base, dir->cfg.scope, filter, dir->attrs,
+	    dir->cfg.size_limit, &s, error_r) < 0) {
 		free(filter);
 		return LOOKUP_UNAVAILABLE;
 	}
@@ -394,6 +401,116 @@ directory_lookup(struct directory *dir, const char *email,
 	}
 	log_debug("directory lookup directory=%s filter=%s entries=%d candidates=%zu",
 	    dir->cfg.name, filter, entries, out->count - before);
+out:
+	directory_search_end(dir, &s);
+	free(filter);
+	return status;
+}
+
+/* Returns the first commonName of name as allocated UTF-8, or NULL. */
+static char *
+directory_common_name(const X509_NAME *name)
+{
+	int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+	unsigned char *utf8 = NULL;
+	char *cn;
+	int len;
+
+	if (idx < 0)
+		return NULL;
+	len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name,
+	    idx)));
+	if (len < 0 || memchr(utf8, '\0', (size_t)len) != NULL) {
+		OPENSSL_free(utf8);
+		return NULL;
+	}
+	cn = xstrndup((const char *)utf8, (size_t)len);
+	OPENSSL_free(utf8);
+	return cn;
+}
+
+/* Returns true when value is a DER CRL issued by the subject of issuer. */
+static bool
+directory_crl_of(const struct berval *value, X509 *issuer)
+{
+	const unsigned char *p = (const unsigned char *)value->bv_val;
+	X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)value->bv_len);
+	bool match = crl != NULL &&
+	    X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) == 0;
+
+	X509_CRL_free(crl);
+	ERR_clear_error();
+	return match;
+}
+
+/* Copies the first CRL of issuer among the CRL values of entry. */
+static bool
+directory_take_crl(LDAP *ld, LDAPMessage *entry, X509 *issuer, size_t max_size,
+    unsigned char **der_r, size_t *len_r)
+{
+	BerElement *ber = NULL;
+	bool found = false;
+
+	for (char *attr = ldap_first_attribute(ld, entry, &ber); attr != NULL && !found;
+	    attr = ldap_next_attribute(ld, entry, ber)) {
+		struct berval **vals = NULL;
+
+		if (strncasecmp(attr, "certificateRevocationList", 25) == 0 &&
+		    (attr[25] == '\0' || attr[25] == ';'))
+			vals = ldap_get_values_len(ld, entry, attr);
+		for (int i = 0; vals != NULL && vals[i] != NULL && !found; i++) {
+			if (vals[i]->bv_len > max_size || !directory_crl_of(vals[i], issuer))
+				continue;
+			*der_r = xmalloc(vals[i]->bv_len);
+			memcpy(*der_r, vals[i]->bv_val, vals[i]->bv_len);
+			*len_r = vals[i]->bv_len;
+			found = true;
+		}
+		ldap_value_free_len(vals);
+		ldap_memfree(attr);
+	}
+	ber_free(ber, 0);
+	return found;
+}
+
+enum lookup_status
+directory_find_crl(struct directory *dir, X509 *issuer, size_t max_size,
+    unsigned char **der_r, size_t *len_r, char **error_r)
+{
+	char *attrs[] = { "certificateRevocationList;binary", "certificateRevocationList",
+	    NULL };
+	char *cn = directory_common_name(X509_get_subject_name(issuer));
+	struct directory_search s = { NULL, NULL, 0 };
+	enum lookup_status status = LOOKUP_NOT_FOUND;
+	char *filter;
+
+	if (cn == NULL) {
+		*error_r = xasprintf("directory %s: the issuer has no commonName to search "
+		    "its CA entry by", dir->cfg.name);
+		return LOOKUP_NOT_FOUND;
+	}
+	filter = ldapconn_filter_build(dir->cfg.ca_filter, cn);
+	free(cn);
+	if (directory_search_run(dir, dir->cfg.ca_base, LDAP_SCOPE_SUBTREE, filter, attrs,
+	    dir->cfg.size_limit, &s, error_r) < 0) {
+		free(filter);
+		return LOOKUP_UNAVAILABLE;
+	}
+	if (s.rc != LDAP_SUCCESS && s.rc != LDAP_SIZELIMIT_EXCEEDED) {
+		*error_r = directory_search_error(dir, &s, "CA entry search failed");
+		status = LOOKUP_UNAVAILABLE;
+		goto out;
+	}
+	for (LDAPMessage *m = ldap_first_entry(s.ld, s.res); m != NULL &&
+	    status == LOOKUP_NOT_FOUND; m = ldap_next_entry(s.ld, m)) {
+		if (directory_take_crl(s.ld, m, issuer, max_size, der_r, len_r))
+			status = LOOKUP_FOUND;
+	}
+	if (status == LOOKUP_NOT_FOUND)
+		*error_r = xasprintf("directory %s: no CA entry under \"%s\" matching %s has "
+		    "a CRL of the issuer", dir->cfg.name, dir->cfg.ca_base, filter);
+	log_debug("directory CRL lookup directory=%s filter=%s found=%s", dir->cfg.name,
+	    filter, status == LOOKUP_FOUND ? "yes" : "no");
 out:
 	directory_search_end(dir, &s);
 	free(filter);
@@ -433,7 +550,8 @@ directory_find_user(struct directory *dir, const char *filter_template,
 	int ret = 0;
 
 	/* A limit of 2 is enough to tell one entry from several. */
-	if (directory_search_run(dir, filter, attrs, 2, &s, error_r) < 0) {
+	if (directory_search_run(dir, dir->cfg.base, dir->cfg.scope, filter, attrs, 2,
+	    &s, error_r) < 0) {
 		free(filter);
 		return -1;
 	}

@@ -23,6 +23,11 @@ struct directory_config {
 	int size_limit;		/* entries per search; 0: no client limit */
 	char **domains;		/* mail domains served; 0: all domains */
 	size_t domain_count;
+	/* The search for issuers' CRLs (certificateRevocationList;binary of CA
+	 * entries): under ca_base (NULL: base) with ca_filter, in which "%s" is
+	 * the issuer's commonName (NULL: "(&(objectClass=pkiCA)(cn=%s))"). */
+	char *ca_base;
+	char *ca_filter;
 };
 
 /* A directory with a small mutex-protected pool of bound connections, so
@@ -82,6 +87,16 @@ enum lookup_status { LOOKUP_FOUND, LOOKUP_NOT_FOUND, LOOKUP_UNAVAILABLE };
  * The caller clears out, whatever the result. */
 enum lookup_status directory_lookup(struct directory *dir, const char *email,
     struct cert_candidates *out, char **error_r);
+
+/* Finds the CRL of issuer in the CA entries: searches ca_base (subtree)
+ * with ca_filter and takes the first value of certificateRevocationList
+ * (with or without ;binary) that is a DER CRL whose issuer is issuer's
+ * subject. Returns LOOKUP_FOUND with *der_r (allocated) and *len_r;
+ * LOOKUP_NOT_FOUND or LOOKUP_UNAVAILABLE with *error_r, which names the
+ * directory and, when unavailable, the URI and the reason. A value larger
+ * than max_size bytes is skipped. The CRL's signature is not checked. */
+enum lookup_status directory_find_crl(struct directory *dir, X509 *issuer,
+    size_t max_size, unsigned char **der_r, size_t *len_r, char **error_r);
 
 /* Finds the single entry matching filter_template with login substituted
  * (escaped), for authentication. Returns 1 with *dn_r and *mails_r (the

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -77,6 +78,35 @@ cert_time_string(const ASN1_TIME *t, char *buf, size_t size)
 	return buf;
 }
 
+int
+cert_time_epoch(const ASN1_TIME *t, time_t *epoch_r)
+{
+	ASN1_TIME *epoch = ASN1_TIME_set(NULL, 0);
+	int days = 0, seconds = 0;
+	int ok = epoch != NULL && t != NULL && ASN1_TIME_diff(&days, &seconds, epoch, t);
+
+	ASN1_TIME_free(epoch);
+	if (!ok) {
+		ERR_clear_error();
+		return -1;
+	}
+	*epoch_r = (time_t)days * 86400 + seconds;
+	return 0;
+}
+
+char *
+cert_serial_string(X509 *cert)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+	char *s = xstrdup(hex != NULL ? hex : "?");
+
+	OPENSSL_free(hex);
+	BN_free(bn);
+	ERR_clear_error();
+	return s;
+}
+
 /* Returns the name in RFC 2253 form, allocated. */
 static char *
 cert_name_string(const X509_NAME *name)
@@ -93,6 +123,12 @@ cert_name_string(const X509_NAME *name)
 	s = xstrndup(data != NULL ? data : "", len > 0 ? (size_t)len : 0);
 	BIO_free(bio);
 	return s;
+}
+
+char *
+cert_subject_string(X509 *cert)
+{
+	return cert_name_string(X509_get_subject_name(cert));
 }
 
 static int

@@ -78,4 +78,14 @@ enum cert_reason cert_validate_chain(const struct cert_trust *trust, X509 *cert,
  * time" when it cannot be read. Returns buf. */
 char *cert_time_string(const ASN1_TIME *t, char *buf, size_t size);
 
+/* Converts an ASN1_TIME to seconds since the Epoch. Returns 0 with *epoch_r,
+ * or -1 when t is NULL or cannot be read. */
+int cert_time_epoch(const ASN1_TIME *t, time_t *epoch_r);
+
+/* Returns the serial number of cert in upper-case hexadecimal, allocated. */
+char *cert_serial_string(X509 *cert);
+
+/* Returns the subject of cert in RFC 2253 form, allocated. */
+char *cert_subject_string(X509 *cert);
+
 #endif

@@ -7,8 +7,10 @@ set -euo pipefail
 packages=(
 	# build
 	gcc make pkg-config libmicrohttpd-dev libjansson-dev libldap-dev libssl-dev check
-	# test environment and independent S/MIME implementations
+	# test environment and independent S/MIME implementations (Bouncy
+	# Castle runs on the JDK)
 	openssl slapd ldap-utils gpgsm libnss3-tools curl python3
+	default-jdk-headless libbcpkix-java
 	# sanitizer builds (make check-sanitize)
 	clang
 )
@@ -18,6 +20,11 @@ for pkg in "${packages[@]}"; do
 	status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
 	[[ "$status" == installed ]] || missing+=("$pkg")
 done
+
+# The npm client test needs node and npm. A node installed from elsewhere
+# (such as a nodejs package that bundles npm) is used as it is.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 
 if [[ ${#missing[@]} -eq 0 ]]; then
 	exit 0

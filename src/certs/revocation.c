@@ -145,7 +145,6 @@ revocation_checker_new(const struct revocation_config *cfg,
 
 	rc->cfg = *cfg;
 	rc->cfg.ocsp_responder = xstrdup(cfg->ocsp_responder);
-	rc->cfg.http_proxy = xstrdup(cfg->http_proxy);
 	if (transport != NULL) {
 		rc->transport = *transport;
 	} else {
@@ -165,7 +164,6 @@ revocation_checker_free(struct revocation_checker *rc)
 	revcache_free(rc->ocsp_cache);
 	revcache_free(rc->crl_cache);
 	free(rc->cfg.ocsp_responder);
-	free(rc->cfg.http_proxy);
 	free(rc);
 }
 
@@ -195,7 +193,7 @@ revocation_next(struct strbuf *sb)
 static struct urlfetch_limits
 revocation_limits(const struct revocation_checker *rc, size_t max_size)
 {
-	struct urlfetch_limits limits = { rc->cfg.timeout, max_size, rc->cfg.http_proxy };
+	struct urlfetch_limits limits = { rc->cfg.timeout, max_size };
 
 	return limits;
 }

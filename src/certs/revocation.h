@@ -45,7 +45,6 @@ struct revocation_config {
 	size_t max_crl_size;	/* bytes */
 	size_t ocsp_cache_size;	/* certificates */
 	size_t crl_cache_size;	/* CRLs */
-	char *http_proxy;	/* "host:port", or NULL: none */
 };
 
 /* Fills cfg with the defaults: 300 seconds of clock skew, max_age 3600,

@@ -1,12 +1,19 @@
-/* Revocation data by URL: http:// through OSSL_HTTP_get and
- * OSSL_HTTP_transfer, ldap:// and ldaps:// through libldap. */
+/* Revocation data by URL: http:// through OSSL_HTTP_transfer on a socket
+ * connected here, ldap:// and ldaps:// through libldap. */
 #include "certs/urlfetch.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <ldap.h>
 #include <openssl/err.h>
@@ -86,15 +93,104 @@ urlfetch_read_bio(BIO *bio, size_t max_size, unsigned char **data_r, size_t *len
 	return 0;
 }
 
-/* GET (body NULL) or POST over HTTP. */
+/* Returns the milliseconds left until deadline, at least 1. */
+static int
+urlfetch_ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 1 ? 1 : ms > 3600000 ? 3600000 : (int)ms;
+}
+
+/* Connects fd to addr without blocking longer than deadline. Returns 0, or
+ * an errno value. */
+static int
+urlfetch_connect_one(int fd, const struct addrinfo *addr, const struct timespec *deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT, .revents = 0 };
+	socklen_t len = sizeof(int);
+	int err = 0, rc;
+
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return errno;
+	if (connect(fd, addr->ai_addr, addr->ai_addrlen) == 0)
+		return 0;
+	if (errno != EINPROGRESS)
+		return errno;
+	do {
+		rc = poll(&pfd, 1, urlfetch_ms_left(deadline));
+	} while (rc < 0 && errno == EINTR);
+	if (rc == 0)
+		return ETIMEDOUT;
+	if (rc < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return errno;
+	return err;
+}
+
+/* Opens a TCP connection to host:port. OpenSSL's own connect is not used
+ * because it retries a refused connection until its timeout (OpenSSL 3.0),
+ * which would make an unreachable responder look like a slow one. Returns
+ * a socket BIO, or NULL with *error_r. */
+static BIO *
+urlfetch_connect(const char *host, const char *port, const struct timespec *deadline,
+    char **error_r)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *addrs = NULL;
+	char name[256];
+	size_t len = strlen(host);
+	int rc, err = 0, fd = -1;
+	BIO *bio;
+
+	/* OSSL_HTTP_parse_url keeps the brackets of an IPv6 address. */
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']' && len - 2 < sizeof(name)) {
+		memcpy(name, host + 1, len - 2);
+		name[len - 2] = '\0';
+		host = name;
+	}
+	rc = getaddrinfo(host, port, &hints, &addrs);
+	if (rc != 0) {
+		*error_r = xasprintf("resolving %s failed: %s", host, gai_strerror(rc));
+		return NULL;
+	}
+	for (struct addrinfo *a = addrs; a != NULL && fd < 0; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		err = urlfetch_connect_one(fd, a, deadline);
+		if (err != 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(addrs);
+	if (fd < 0) {
+		*error_r = xasprintf("connecting to %s port %s failed: %s", host, port,
+		    err == ETIMEDOUT ? "timed out" : strerror(err));
+		return NULL;
+	}
+	bio = BIO_new_socket(fd, BIO_CLOSE);
+	if (bio == NULL)
+		abort();
+	return bio;
+}
+
+/* GET (body NULL) or POST over HTTP. Redirects are not followed. */
 static int
 urlfetch_http(const char *url, const struct urlfetch_limits *limits,
     const char *content_type, const unsigned char *body, size_t body_len,
     const char *expected_type, unsigned char **data_r, size_t *len_r, char **error_r)
 {
-	const char *proxy = limits->http_proxy != NULL ? limits->http_proxy : "";
 	char *host = NULL, *port = NULL, *path = NULL;
-	BIO *req = NULL, *resp = NULL;
+	BIO *conn = NULL, *req = NULL, *resp = NULL;
+	struct timespec deadline;
 	int use_ssl = 0, ret = -1;
 
 	ERR_clear_error();
@@ -104,19 +200,22 @@ urlfetch_http(const char *url, const struct urlfetch_limits *limits,
 		*error_r = xstrdup("not a valid http:// URL");
 		goto out;
 	}
-	if (body == NULL) {
-		/* An empty proxy string turns off the proxy that OpenSSL would
-		 * otherwise take from the environment. */
-		resp = OSSL_HTTP_get(url, proxy, NULL, NULL, NULL, NULL, NULL, 0, NULL,
-		    expected_type, 1, limits->max_size, urlfetch_timeout(limits));
-	} else {
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += urlfetch_timeout(limits);
+	conn = urlfetch_connect(host, port != NULL && port[0] != '\0' ? port : "80",
+	    &deadline, error_r);
+	if (conn == NULL)
+		goto out;
+	if (body != NULL) {
 		req = BIO_new_mem_buf(body, (int)body_len);
 		if (req == NULL)
 			abort();
-		resp = OSSL_HTTP_transfer(NULL, host, port, path, 0, proxy, NULL, NULL,
-		    NULL, NULL, NULL, 0, NULL, content_type, req, expected_type, 1,
-		    limits->max_size, urlfetch_timeout(limits), 0);
 	}
+	/* The timeout is in whole seconds, so the exchange may take up to one
+	 * second longer than the limit. */
+	resp = OSSL_HTTP_transfer(NULL, host, port, path, 0, NULL, NULL, conn, conn,
+	    NULL, NULL, 0, NULL, content_type, req, expected_type, 1, limits->max_size,
+	    (urlfetch_ms_left(&deadline) + 999) / 1000, 0);
 	if (resp == NULL) {
 		char *ssl = urlfetch_ssl_errors();
 
@@ -129,6 +228,7 @@ urlfetch_http(const char *url, const struct urlfetch_limits *limits,
 out:
 	BIO_free(req);
 	BIO_free(resp);
+	BIO_free(conn);
 	OPENSSL_free(host);
 	OPENSSL_free(port);
 	OPENSSL_free(path);

@@ -9,12 +9,12 @@
 struct urlfetch_limits {
 	int timeout_seconds;	/* for the whole exchange; <= 0: 10 seconds */
 	size_t max_size;	/* of the body or attribute value, in bytes */
-	const char *http_proxy;	/* "host:port" of an HTTP proxy, or NULL: none
-				 * (the environment's http_proxy is ignored) */
 };
 
 /* Fetches url.
- * - http://: the body of a GET, redirects followed, which must be one DER
+ * NOTE: HTTP servers are connected directly: proxies (and the http_proxy
+ * environment variable) are not supported, and redirects not followed.
+ * - http://: the body of a GET, which must be one DER
  *   object (RFC 5280 4.2.1.13 and RFC 6960 A.1 require DER) of the
  *   content type expected_type when that is not NULL.
  * - ldap:// and ldaps://: the first value of the URL's first attribute in

@@ -207,7 +207,8 @@ config_secret_file(struct config_parser *p, const char *where, const char *path)
 static const char *const config_directory_keys[] = {
 	"name", "uris", "startTls", "caFile", "tlsCertFile", "tlsKeyFile", "bind",
 	"base", "scope", "filter",
-	"attributes", "timeoutSeconds", "sizeLimit", "domains", NULL
+	"attributes", "timeoutSeconds", "sizeLimit", "domains", "caBase", "caFilter",
+	"revocation", NULL
 };
 static const char *const config_bind_keys[] = {
 	"method", "dn", "passwordFile", NULL
@@ -304,6 +305,8 @@ config_parse_directory(struct config_parser *p, json_t *dir, size_t index,
 	}
 	out->size_limit = (int)config_int(p, dir, where, "sizeLimit", 100, 1, 100000);
 	out->domains = config_strings(p, dir, where, "domains", false, &out->domain_count);
+	out->ca_base = config_string(p, dir, where, "caBase", NULL);
+	out->ca_filter = config_string(p, dir, where, "caFilter", NULL);
 
 	if (out->name == NULL)
 		config_fail(p, "option \"%s.name\" is missing", where);
@@ -314,6 +317,9 @@ config_parse_directory(struct config_parser *p, json_t *dir, size_t index,
 	if (strstr(out->filter, "%s") == NULL)
 		config_fail(p, "option \"%s.filter\" (\"%s\") must contain %%s for the address",
 		    where, out->filter);
+	if (out->ca_filter != NULL && strstr(out->ca_filter, "%s") == NULL)
+		config_fail(p, "option \"%s.caFilter\" (\"%s\") must contain %%s for the "
+		    "issuer's common name", where, out->ca_filter);
 }
 
 static void
@@ -333,12 +339,110 @@ config_directory_clear(struct directory_config *dir)
 	free(dir->filter);
 	config_strings_free(dir->attributes, dir->attribute_count);
 	config_strings_free(dir->domains, dir->domain_count);
+	free(dir->ca_base);
+	free(dir->ca_filter);
 }
 
 static const char *const config_top_keys[] = {
 	"listen", "publicUrl", "logLevel", "logFile", "store", "keystore", "trust",
-	"directories", "auth", "senders", "smime", "limits", "messageIdDomain", NULL
+	"directories", "auth", "senders", "smime", "limits", "messageIdDomain",
+	"revocation", NULL
 };
+
+/* Reads "policy" and "unknownStatus" of obj into out, with def for what is
+ * absent. */
+static void
+config_parse_revocation_policy(struct config_parser *p, json_t *obj, const char *where,
+    const struct revocation_policy *def, struct revocation_policy *out)
+{
+	char *method = config_string(p, obj, where, "policy",
+	    revocation_method_name(def->method));
+	char *unknown = config_string(p, obj, where, "unknownStatus",
+	    def->soft_fail ? "soft-fail" : "hard-fail");
+
+	*out = *def;
+	if (revocation_method_parse(method, &out->method) < 0)
+		config_fail(p, "option \"%s.policy\" is \"%s\"; expected ocsp-then-crl, "
+		    "ocsp, crl or none", where, method);
+	if (strcmp(unknown, "soft-fail") == 0)
+		out->soft_fail = true;
+	else if (strcmp(unknown, "hard-fail") == 0)
+		out->soft_fail = false;
+	else
+		config_fail(p, "option \"%s.unknownStatus\" is \"%s\"; expected hard-fail "
+		    "or soft-fail", where, unknown);
+	free(method);
+	free(unknown);
+}
+
+static void
+config_parse_revocation(struct config_parser *p, json_t *root, struct config *c)
+{
+	static const char *const keys[] = {
+		"policy", "unknownStatus", "ocspResponder", "ocspGet", "nonceRequired",
+		"clockSkewSeconds", "maxAgeSeconds", "timeoutSeconds", "maxCrlSize",
+		"ocspCacheSize", "crlCacheSize", NULL
+	};
+	const struct revocation_policy def = { REVOCATION_OCSP_THEN_CRL, false };
+	json_t *r = config_object(p, root, "", "revocation");
+	json_t *empty = json_object();
+	struct revocation_config *rc = &c->revocation;
+
+	if (r == NULL)
+		r = empty;
+	config_check_keys(p, "revocation", r, keys);
+	config_parse_revocation_policy(p, r, "revocation", &def, &c->revocation_policy);
+	revocation_config_defaults(rc);
+	rc->ocsp_responder = config_string(p, r, "revocation", "ocspResponder", NULL);
+	if (rc->ocsp_responder != NULL && strncmp(rc->ocsp_responder, "http://", 7) != 0)
+		config_fail(p, "option \"revocation.ocspResponder\" (\"%s\") must be an "
+		    "http:// URL", rc->ocsp_responder);
+	rc->ocsp_get = config_bool(p, r, "revocation", "ocspGet", rc->ocsp_get);
+	rc->ocsp_nonce_required = config_bool(p, r, "revocation", "nonceRequired",
+	    rc->ocsp_nonce_required);
+	rc->clock_skew = (int)config_int(p, r, "revocation", "clockSkewSeconds",
+	    rc->clock_skew, 0, 86400);
+	rc->max_age = (int)config_int(p, r, "revocation", "maxAgeSeconds", rc->max_age,
+	    0, 30 * 86400);
+	rc->timeout = (int)config_int(p, r, "revocation", "timeoutSeconds", rc->timeout,
+	    1, 300);
+	rc->max_crl_size = (size_t)config_int(p, r, "revocation", "maxCrlSize",
+	    (long long)rc->max_crl_size, 1024, 1LL << 30);
+	rc->ocsp_cache_size = (size_t)config_int(p, r, "revocation", "ocspCacheSize",
+	    (long long)rc->ocsp_cache_size, 1, 1000000);
+	rc->crl_cache_size = (size_t)config_int(p, r, "revocation", "crlCacheSize",
+	    (long long)rc->crl_cache_size, 1, 10000);
+	json_decref(empty);
+}
+
+/* Reads the "revocation" object of every directory, once the global policy
+ * is known. */
+static void
+config_parse_directory_revocation(struct config_parser *p, json_t *dirs,
+    struct config *c)
+{
+	static const char *const keys[] = { "policy", "unknownStatus", NULL };
+
+	c->directory_revocation = xcalloc(c->directory_count + 1,
+	    sizeof(*c->directory_revocation));
+	for (size_t i = 0; i < c->directory_count; i++) {
+		json_t *d = json_array_get(dirs, i);
+		json_t *r = json_is_object(d) ? json_object_get(d, "revocation") : NULL;
+		char where[64];
+
+		c->directory_revocation[i] = c->revocation_policy;
+		if (r == NULL || json_is_null(r))
+			continue;
+		snprintf(where, sizeof(where), "directories[%zu].revocation", i);
+		if (!json_is_object(r)) {
+			config_fail(p, "option \"%s\" must be an object", where);
+			continue;
+		}
+		config_check_keys(p, where, r, keys);
+		config_parse_revocation_policy(p, r, where, &c->revocation_policy,
+		    &c->directory_revocation[i]);
+	}
+}
 
 static void
 config_parse_auth(struct config_parser *p, json_t *root, struct config *c)
@@ -561,6 +665,8 @@ config_parse_root(struct config_parser *p, json_t *root, struct config *c)
 		json_array_foreach(dirs, i, d)
 			config_parse_directory(p, d, i, &c->directories[c->directory_count++]);
 	}
+	config_parse_revocation(p, root, c);
+	config_parse_directory_revocation(p, dirs, c);
 	for (i = 0; i < c->directory_count; i++) {
 		for (size_t j = 0; j < i; j++) {
 			if (c->directories[i].name != NULL && c->directories[j].name != NULL &&
@@ -653,6 +759,8 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->directory_count; i++)
 		config_directory_clear(&c->directories[i]);
 	free(c->directories);
+	free(c->directory_revocation);
+	free(c->revocation.ocsp_responder);
 	free(c->auth_directory);
 	free(c->auth_filter);
 	for (size_t i = 0; i < c->bearer_count; i++) {

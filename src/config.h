@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "certs/directory.h"
+#include "certs/revocation.h"
 #include "jmap/jmap.h"
 #include "smime/smime.h"
 #include "util/log.h"
@@ -47,6 +48,11 @@ struct config {
 
 	struct directory_config *directories;
 	size_t directory_count;
+
+	struct revocation_config revocation;
+	struct revocation_policy revocation_policy;
+	/* One per directory: its own "revocation" options, else revocation_policy. */
+	struct revocation_policy *directory_revocation;
 
 	char *auth_directory;	/* name of the directory for Basic logins, or NULL */
 	char *auth_filter;	/* "(|(mail=%s)(uid=%s))" */

@@ -16,6 +16,7 @@
 #include "certs/directory.h"
 #include "certs/keystore.h"
 #include "certs/resolve.h"
+#include "certs/revocation.h"
 #include "certs/validate.h"
 #include "config.h"
 #include "http/auth.h"
@@ -34,6 +35,7 @@ struct smimegw {
 	struct cert_trust *trust;
 	struct directory **directories;
 	struct cert_resolver *resolver;
+	struct revocation_checker *revocation;
 	struct keystore *keystore;
 	struct store *store;
 };
@@ -57,6 +59,7 @@ static void
 smimegw_close(struct smimegw *gw)
 {
 	cert_resolver_free(gw->resolver);
+	revocation_checker_free(gw->revocation);
 	for (size_t i = 0; gw->directories != NULL && i < gw->config->directory_count; i++)
 		directory_free(gw->directories[i]);
 	free(gw->directories);
@@ -67,7 +70,7 @@ smimegw_close(struct smimegw *gw)
 }
 
 /* Loads the configuration and what both commands need: trust anchors,
- * directories and the resolver. */
+ * directories, the revocation checker and the resolver. */
 static int
 smimegw_open(struct smimegw *gw, const char *config_path, char **error_r)
 {
@@ -89,6 +92,9 @@ smimegw_open(struct smimegw *gw, const char *config_path, char **error_r)
 	for (size_t i = 0; i < c->directory_count; i++)
 		gw->directories[i] = directory_new(&c->directories[i]);
 	gw->resolver = cert_resolver_new(gw->directories, c->directory_count, gw->trust);
+	gw->revocation = revocation_checker_new(&c->revocation, NULL);
+	cert_resolver_set_revocation(gw->resolver, gw->revocation, &c->revocation_policy,
+	    c->directory_revocation);
 	return 0;
 }
 
@@ -270,6 +276,9 @@ cmd_lookup(const char *config_path, bool verbose, char **addresses, int count)
 			lookup_print_candidate(&res.verdicts[k], k == chosen);
 		if (res.detail != NULL)
 			printf("  %s: %s\n", res.status == RESOLVE_OK ? "chosen" : "reason", res.detail);
+		if (res.unknown_serial != NULL)
+			printf("  warning: accepted by soft-fail although the revocation status "
+			    "of serial %s is unknown\n", res.unknown_serial);
 		if (res.status == RESOLVE_UNAVAILABLE)
 			ret = 2;
 		else if (res.status == RESOLVE_NO_VALID && ret == 0)

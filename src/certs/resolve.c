@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/bn.h>
 #include <openssl/crypto.h>
 
 #include "util/log.h"
@@ -16,6 +15,17 @@ struct cert_resolver {
 	struct directory **dirs;
 	size_t dir_count;
 	const struct cert_trust *trust;
+	struct revocation_checker *revocation;	/* NULL: no revocation checks */
+	struct revocation_policy policy;	/* for signing certificates */
+	struct revocation_policy *dir_policies;	/* one per directory */
+};
+
+/* The outcome of a revocation check for one certificate and its chain. */
+struct cert_revocation {
+	enum cert_reason reason;	/* OK, REVOKED or REVOCATION_UNKNOWN */
+	char *detail;			/* NULL when nothing was checked */
+	char *unknown_serial;		/* after soft-fail: as in cert_resolution */
+	char *unknown_detail;
 };
 
 struct cert_resolver *
@@ -29,7 +39,21 @@ cert_resolver_new(struct directory **dirs, size_t dir_count,
 		memcpy(r->dirs, dirs, dir_count * sizeof(*dirs));
 	r->dir_count = dir_count;
 	r->trust = trust;
+	r->policy.method = REVOCATION_NONE;
+	r->dir_policies = xcalloc(dir_count + 1, sizeof(*r->dir_policies));
+	for (size_t i = 0; i < dir_count; i++)
+		r->dir_policies[i] = r->policy;
 	return r;
+}
+
+void
+cert_resolver_set_revocation(struct cert_resolver *r, struct revocation_checker *checker,
+    const struct revocation_policy *policy, const struct revocation_policy *dir_policies)
+{
+	r->revocation = checker;
+	r->policy = *policy;
+	for (size_t i = 0; i < r->dir_count; i++)
+		r->dir_policies[i] = dir_policies != NULL ? dir_policies[i] : *policy;
 }
 
 void
@@ -37,6 +61,7 @@ cert_resolver_free(struct cert_resolver *r)
 {
 	if (r == NULL)
 		return;
+	free(r->dir_policies);
 	free(r->dirs);
 	free(r);
 }
@@ -76,25 +101,12 @@ cert_choose(const struct cert_verdict *verdicts, size_t count, bool valid_only,
 	return found;
 }
 
-/* Returns the serial number in hexadecimal, allocated. */
-static char *
-cert_serial_hex(X509 *cert)
-{
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
-	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
-	char *s = xstrdup(hex != NULL ? hex : "?");
-
-	OPENSSL_free(hex);
-	BN_free(bn);
-	return s;
-}
-
 /* Describes a verdict's certificate for details and logs: serial,
  * notBefore, directory and entry. Returns an allocated string. */
 static char *
 cert_describe(const struct cert_verdict *v)
 {
-	char *serial = cert_serial_hex(v->candidate.cert);
+	char *serial = cert_serial_string(v->candidate.cert);
 	char not_before[32];
 	char *s;
 
@@ -105,12 +117,91 @@ cert_describe(const struct cert_verdict *v)
 	return s;
 }
 
-/* Validates every candidate of one directory into res->verdicts and, when
- * one or more are valid, chooses one and sets res to RESOLVE_OK. */
+/* Checks the revocation status of cert and chain with policy at now. Under
+ * soft-fail an unknown status gives CERT_OK with unknown_serial set. */
 static void
-cert_resolve_batch(struct cert_resolver *r, struct cert_candidates *cands,
-    const char *email, enum cert_purpose purpose, time_t now,
-    struct cert_resolution *res)
+cert_check_revocation(struct cert_resolver *r, const struct revocation_policy *policy,
+    struct directory *dir, X509 *cert, STACK_OF(X509) *chain, time_t now,
+    struct cert_revocation *out)
+{
+	struct revocation_result rr;
+
+	memset(out, 0, sizeof(*out));
+	out->reason = CERT_OK;
+	if (r->revocation == NULL || policy->method == REVOCATION_NONE)
+		return;
+	revocation_check_chain(r->revocation, policy->method, cert, chain, dir, now, &rr);
+	switch (rr.status) {
+	case REVOCATION_GOOD:
+		out->detail = xasprintf("not revoked (%s)", rr.detail);
+		break;
+	case REVOCATION_REVOKED:
+		out->reason = CERT_REVOKED;
+		out->detail = xasprintf("%s", rr.detail);
+		break;
+	case REVOCATION_UNKNOWN:
+		if (policy->soft_fail) {
+			out->unknown_serial = xstrdup(rr.serial);
+			out->unknown_detail = xstrdup(rr.detail);
+			out->detail = xasprintf("revocation status unknown, accepted by "
+			    "soft-fail: %s", rr.detail);
+		} else {
+			out->reason = CERT_REVOCATION_UNKNOWN;
+			out->detail = xasprintf("the revocation status could not be "
+			    "obtained: %s", rr.detail);
+		}
+		break;
+	}
+	revocation_result_clear(&rr);
+}
+
+/* Checks the revocation status of the valid candidates of one directory,
+ * the most recent first, until one may be used. Returns true with *best_r,
+ * or false when every valid candidate got the verdict CERT_REVOKED or
+ * CERT_REVOCATION_UNKNOWN. */
+static bool
+cert_resolve_choose(struct cert_resolver *r, size_t dir_index, struct cert_verdict *verdicts,
+    size_t count, STACK_OF(X509) **chains, time_t now, struct cert_resolution *res,
+    size_t *best_r)
+{
+	size_t best;
+
+	while (cert_choose(verdicts, count, true, &best)) {
+		struct cert_verdict *v = &verdicts[best];
+		struct cert_revocation rev;
+		char *detail;
+
+		cert_check_revocation(r, &r->dir_policies[dir_index], r->dirs[dir_index],
+		    v->candidate.cert, chains[best], now, &rev);
+		if (rev.detail != NULL) {
+			detail = rev.reason == CERT_OK ?
+			    xasprintf("%s; %s", v->detail, rev.detail) : rev.detail;
+			if (rev.reason == CERT_OK)
+				free(rev.detail);
+			free(v->detail);
+			v->detail = detail;
+		}
+		v->reason = rev.reason;
+		log_debug("cert revocation directory=%s dn=\"%s\" reason=%s detail=\"%s\"",
+		    v->candidate.directory, v->candidate.dn, cert_reason_name(v->reason),
+		    v->detail);
+		if (rev.reason == CERT_OK) {
+			res->unknown_serial = rev.unknown_serial;
+			res->unknown_detail = rev.unknown_detail;
+			*best_r = best;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Validates every candidate of one directory into res->verdicts and, when
+ * one or more are valid and not revoked, chooses one and sets res to
+ * RESOLVE_OK. */
+static void
+cert_resolve_batch(struct cert_resolver *r, size_t dir_index,
+    struct cert_candidates *cands, const char *email, enum cert_purpose purpose,
+    time_t now, struct cert_resolution *res)
 {
 	size_t first = res->verdict_count;
 	STACK_OF(X509) **chains = xcalloc(cands->count + 1, sizeof(*chains));
@@ -126,7 +217,6 @@ cert_resolve_batch(struct cert_resolver *r, struct cert_candidates *cands,
 		v->reason = cert_validate_chain(r->trust, v->candidate.cert,
 		    v->candidate.extra, email, purpose, now, &chains[i], &v->detail);
 		res->verdict_count++;
-		valid += v->reason == CERT_OK;
 
 		char *what = cert_describe(v);
 		log_debug("cert verdict email=%s certificate=\"%s\" attribute=%s "
@@ -135,9 +225,13 @@ cert_resolve_batch(struct cert_resolver *r, struct cert_candidates *cands,
 		free(what);
 	}
 
-	if (cert_choose(res->verdicts + first, cands->count, true, &best)) {
+	if (cert_resolve_choose(r, dir_index, res->verdicts + first, cands->count, chains,
+	    now, res, &best)) {
 		struct cert_verdict *v = &res->verdicts[first + best];
 		char *what = cert_describe(v);
+
+		for (size_t i = 0; i < cands->count; i++)
+			valid += res->verdicts[first + i].reason == CERT_OK;
 
 		res->status = RESOLVE_OK;
 		res->reason = CERT_OK;
@@ -156,13 +250,25 @@ cert_resolve_batch(struct cert_resolver *r, struct cert_candidates *cands,
 	free(chains);
 }
 
-/* Sets the outcome when no valid certificate was found. */
+/* Sets the outcome when no valid certificate was found. A candidate whose
+ * revocation status is unknown makes the address unavailable, not invalid,
+ * because that certificate may well be good. */
 static void
 cert_resolve_failed(struct cert_resolution *res, const char *email, bool served,
     struct strbuf *unavailable)
 {
 	size_t newest;
 
+	for (size_t i = 0; i < res->verdict_count; i++) {
+		struct cert_verdict *v = &res->verdicts[i];
+
+		if (v->reason != CERT_REVOCATION_UNKNOWN)
+			continue;
+		if (unavailable->len > 0)
+			strbuf_appends(unavailable, "; ");
+		strbuf_printf(unavailable, "certificate from directory %s: %s",
+		    v->candidate.directory, v->detail);
+	}
 	if (unavailable->len > 0) {
 		res->status = RESOLVE_UNAVAILABLE;
 		res->reason = CERT_NONE;
@@ -213,7 +319,7 @@ cert_resolve(struct cert_resolver *r, const char *email, enum cert_purpose purpo
 		served = true;
 		switch (directory_lookup(dir, email, &cands, &error)) {
 		case LOOKUP_FOUND:
-			cert_resolve_batch(r, &cands, email, purpose, now, res);
+			cert_resolve_batch(r, i, &cands, email, purpose, now, res);
 			break;
 		case LOOKUP_NOT_FOUND:
 			break;
@@ -251,5 +357,56 @@ cert_resolution_clear(struct cert_resolution *res)
 		free(res->verdicts[i].detail);
 	}
 	free(res->verdicts);
+	free(res->unknown_serial);
+	free(res->unknown_detail);
 	memset(res, 0, sizeof(*res));
+}
+
+int
+cert_resolver_check_signer(struct cert_resolver *r, X509 *cert,
+    STACK_OF(X509) *untrusted, const char *email, time_t now,
+    struct cert_resolution *res)
+{
+	struct directory *dir = NULL;
+	STACK_OF(X509) *chain = NULL;
+	struct cert_revocation rev;
+
+	memset(res, 0, sizeof(*res));
+	res->status = RESOLVE_NO_VALID;
+	res->reason = cert_validate_chain(r->trust, cert, untrusted, email,
+	    CERT_PURPOSE_SIGN, now, &chain, &res->detail);
+	if (res->reason != CERT_OK)
+		return 0;
+
+	for (size_t i = 0; i < r->dir_count && dir == NULL; i++) {
+		if (directory_serves(r->dirs[i], email))
+			dir = r->dirs[i];
+	}
+	cert_check_revocation(r, &r->policy, dir, cert, chain, now, &rev);
+	res->reason = rev.reason;
+	if (rev.detail != NULL && rev.reason == CERT_OK) {
+		char *detail = xasprintf("%s; %s", res->detail, rev.detail);
+
+		free(res->detail);
+		free(rev.detail);
+		res->detail = detail;
+	} else if (rev.detail != NULL) {
+		free(res->detail);
+		res->detail = rev.detail;
+	}
+	res->unknown_serial = rev.unknown_serial;
+	res->unknown_detail = rev.unknown_detail;
+	if (rev.reason == CERT_OK) {
+		res->status = RESOLVE_OK;
+		X509_up_ref(cert);
+		res->cert = cert;
+		res->chain = chain;
+		return 0;
+	}
+	res->status = rev.reason == CERT_REVOCATION_UNKNOWN ? RESOLVE_UNAVAILABLE :
+	    RESOLVE_NO_VALID;
+	sk_X509_pop_free(chain, X509_free);
+	log_debug("cert signer rejected email=%s reason=%s detail=\"%s\"", email,
+	    cert_reason_name(res->reason), res->detail);
+	return 0;
 }

@@ -103,7 +103,11 @@ urlfetch_ms_left(const struct timespec *deadline)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
 	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 1 ? 1 : ms > 3600000 ? 3600000 : (int)ms;
+	if (ms < 1)
+		return 1;
+	if (ms > 3600000)
+		return 3600000;
+	return (int)ms;
 }
 
 /* Connects fd to addr without blocking longer than deadline. Returns 0, or

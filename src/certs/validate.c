@@ -47,6 +47,8 @@ static const struct {
 	[CERT_UNSUPPORTED_KEY] = { "unsupportedKey",
 	    "the key type of the certificate is not supported" },
 	[CERT_INVALID] = { "invalid", "the certificate is invalid" },
+	[CERT_REVOCATION_UNKNOWN] = { "revocationUnknown",
+	    "the revocation status of the certificate could not be obtained" },
 };
 
 const char *

@@ -21,11 +21,16 @@ enum cert_reason {
 	CERT_REVOKED,
 	CERT_UNSUPPORTED_KEY,
 	CERT_INVALID,
+	/* The revocation status could not be obtained under hard-fail. Never a
+	 * reason of validEncryptionKeyNotFound: resolution turns it into
+	 * RESOLVE_UNAVAILABLE, so that clients retry. */
+	CERT_REVOCATION_UNKNOWN,
 };
 
 /* Returns a stable machine token: "ok", "noCertificate", "expired",
  * "notYetValid", "keyUsage", "noEmailProtection", "untrusted",
- * "addressMismatch", "revoked", "unsupportedKey" or "invalid". */
+ * "addressMismatch", "revoked", "unsupportedKey", "invalid" or
+ * "revocationUnknown". */
 const char *cert_reason_name(enum cert_reason r);
 
 /* Returns a human sentence fragment, e.g. "the certificate has expired". */
@@ -58,7 +63,7 @@ void cert_trust_free(struct cert_trust *trust);
  * 6. email equal, ignoring case, to an rfc822Name of subjectAltName or, only
  *    when there is none, to a subject emailAddress. email NULL skips this.
  * untrusted contains extra certificates that may serve as intermediates
- * (may be NULL). Revocation is not checked here.
+ * (may be NULL). Revocation is not checked here but by the resolver.
  * Returns CERT_OK or the first failing reason, and CERT_NONE for cert NULL.
  * When detail_r is not NULL, *detail_r is set to an allocated human detail,
  * e.g. "notAfter 2024-01-01T00:00:00Z is in the past". */

@@ -82,6 +82,47 @@ email_smime_may_sign(const struct jmap_account *account, const char *email)
 	return false;
 }
 
+/* Checks the signing certificate of id, its chain and their revocation
+ * status. A revoked or otherwise invalid certificate is
+ * signedSenderNotAllowed; a revocation status that could not be obtained
+ * under hard-fail is serverUnavailable, so that the client retries. */
+static int
+email_smime_check_signing_cert(struct jmap_context *ctx, const char *email,
+    const struct signing_identity *id, json_t **error_r)
+{
+	struct cert_resolution res;
+	int ret = -1;
+
+	cert_resolver_check_signer(ctx->server->resolver, id->cert, id->chain, email,
+	    time(NULL), &res);
+	switch (res.status) {
+	case RESOLVE_OK:
+		if (res.unknown_serial != NULL)
+			log_warn("smime revocation unknown, accepted by soft-fail request=%s "
+			    "signer=%s serial=%s reason=\"%s\"", ctx->request_id, email,
+			    res.unknown_serial, res.unknown_detail);
+		ret = 0;
+		break;
+	case RESOLVE_NO_VALID:
+		log_warn("smime sign rejected request=%s signer=%s reason=%s detail=\"%s\"",
+		    ctx->request_id, email, cert_reason_name(res.reason),
+		    res.detail != NULL ? res.detail : "");
+		*error_r = email_set_error("signedSenderNotAllowed",
+		    "the signing certificate for %s is not usable: %s (%s)", email,
+		    cert_reason_text(res.reason), res.detail != NULL ? res.detail : "");
+		break;
+	case RESOLVE_UNAVAILABLE:
+		log_warn("smime sign unavailable request=%s signer=%s detail=\"%s\"",
+		    ctx->request_id, email, res.detail != NULL ? res.detail : "");
+		*error_r = email_set_error("serverUnavailable",
+		    "the revocation status of the signing certificate for %s could not be "
+		    "obtained, retry later: %s", email, res.detail != NULL ? res.detail : "");
+		break;
+	}
+	cert_resolution_clear(&res);
+	return ret;
+}
+
 /* Checks that the account may sign as email and that a usable key and
  * certificate exist; fills signer (borrowing the identity's key). */
 static int
@@ -89,8 +130,6 @@ email_smime_check_signer(struct jmap_context *ctx, const char *email,
     struct smime_signer *signer, json_t **error_r)
 {
 	const struct signing_identity *id = NULL;
-	enum cert_reason reason;
-	char *detail = NULL;
 
 	if (!email_smime_may_sign(ctx->account, email)) {
 		*error_r = email_set_error("signedSenderNotAllowed",
@@ -104,18 +143,8 @@ email_smime_check_signer(struct jmap_context *ctx, const char *email,
 		    "no signing key and certificate is configured for %s", email);
 		return -1;
 	}
-	reason = cert_validate(ctx->server->trust, id->cert, id->chain, email,
-	    CERT_PURPOSE_SIGN, time(NULL), &detail);
-	if (reason != CERT_OK) {
-		log_warn("smime sign rejected request=%s signer=%s reason=%s detail=\"%s\"",
-		    ctx->request_id, email, cert_reason_name(reason), detail ? detail : "");
-		*error_r = email_set_error("signedSenderNotAllowed",
-		    "the signing certificate for %s is not usable: %s (%s)", email,
-		    cert_reason_text(reason), detail != NULL ? detail : "");
-		free(detail);
+	if (email_smime_check_signing_cert(ctx, email, id, error_r) < 0)
 		return -1;
-	}
-	free(detail);
 	signer->key = id->key;
 	signer->cert = id->cert;
 	signer->chain = id->chain;
@@ -180,7 +209,8 @@ email_smime_collect_recipients(struct jmap_context *ctx,
 /* Resolves a certificate for every recipient. Nothing is encrypted unless
  * all succeed. A permanent failure of any recipient gives
  * validEncryptionKeyNotFound naming each; otherwise an unreachable
- * directory gives serverUnavailable, so that clients retry. */
+ * directory or an unobtainable revocation status gives serverUnavailable,
+ * so that clients retry. */
 static int
 email_smime_resolve_recipients(struct jmap_context *ctx, struct email_recipients *r,
     json_t **error_r)
@@ -198,6 +228,11 @@ email_smime_resolve_recipients(struct jmap_context *ctx, struct email_recipients
 		if (res.status == RESOLVE_OK) {
 			X509_up_ref(res.cert);
 			sk_X509_push(r->certs, res.cert);
+			if (res.unknown_serial != NULL)
+				log_warn("smime revocation unknown, accepted by soft-fail "
+				    "request=%s recipient=%s serial=%s reason=\"%s\"",
+				    ctx->request_id, r->emails[i], res.unknown_serial,
+				    res.unknown_detail);
 		} else if (res.status == RESOLVE_NO_VALID) {
 			log_info("smime encrypt rejected request=%s recipient=%s reason=%s detail=\"%s\"",
 			    ctx->request_id, r->emails[i], cert_reason_name(res.reason),
@@ -210,20 +245,23 @@ email_smime_resolve_recipients(struct jmap_context *ctx, struct email_recipients
 			log_warn("smime encrypt unavailable request=%s recipient=%s detail=\"%s\"",
 			    ctx->request_id, r->emails[i], res.detail != NULL ? res.detail : "");
 			strbuf_printf(&unavailable_text, "%s%s: %s", unavailable_text.len > 0 ? "; " : "",
-			    r->emails[i], res.detail != NULL ? res.detail : "directory unavailable");
+			    r->emails[i], res.detail != NULL ? res.detail :
+			    "directory or revocation service unavailable");
 		}
 		cert_resolution_clear(&res);
 	}
 	if (json_array_size(invalid) > 0) {
 		*error_r = email_set_error("validEncryptionKeyNotFound",
 		    "no valid encryption certificate for: %s%s%s", strbuf_str(&invalid_text),
-		    unavailable_text.len > 0 ? "; not checked because a directory is unavailable: " : "",
+		    unavailable_text.len > 0 ? "; not checked because a directory or revocation "
+		    "service is unavailable: " : "",
 		    strbuf_str(&unavailable_text));
 		json_object_set(*error_r, "invalidRecipients", invalid);
 		ret = -1;
 	} else if (unavailable_text.len > 0) {
 		*error_r = email_set_error("serverUnavailable",
-		    "certificate lookup failed, retry later: %s", strbuf_str(&unavailable_text));
+		    "certificate lookup or revocation check failed, retry later: %s",
+		    strbuf_str(&unavailable_text));
 		ret = -1;
 	}
 	json_decref(invalid);

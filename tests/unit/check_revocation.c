@@ -17,8 +17,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "config.h"
 #include "certs/crl.h"
 #include "certs/ocsp.h"
+#include "certs/resolve.h"
 #include "certs/revcache.h"
 #include "certs/revocation.h"
 #include "certs/validate.h"
@@ -32,6 +34,7 @@
 #define OCSP_ISSUER_URL "http://ocsp.test/issuer"
 #define CRL_ROOT_URL "http://crl.test/root.crl"
 #define CRL_ISSUER_URL "http://crl.test/issuer.crl"
+#define ALICE "alice@example.org"
 
 /* For the helpers that build the PKI before the test runner starts. */
 #define require(cond) do { \
@@ -58,6 +61,7 @@ struct cert_spec {
 	const char *aia;	/* X509v3 config value of authorityInfoAccess */
 	const char *cdp;	/* ... of crlDistributionPoints */
 	bool ca;
+	const char *san;	/* ... of subjectAltName, or NULL */
 };
 
 static void
@@ -105,6 +109,8 @@ make_cert(const struct cert_spec *s, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issu
 		add_ext(x, signer, NID_info_access, s->aia);
 	if (s->cdp != NULL)
 		add_ext(x, signer, NID_crl_distribution_points, s->cdp);
+	if (s->san != NULL)
+		add_ext(x, signer, NID_subject_alt_name, s->san);
 	require(X509_sign(x, issuer_key != NULL ? issuer_key : key, EVP_sha256()) > 0);
 	/* Fill the extension cache before threads share the certificate. */
 	X509_check_purpose(x, -1, 0);
@@ -115,24 +121,26 @@ static void
 pki_setup(void)
 {
 	const struct cert_spec root = { "Root CA", -1000, 3000, "critical,keyCertSign,cRLSign",
-	    NULL, NULL, NULL, true };
+	    NULL, NULL, NULL, true, NULL };
 	const struct cert_spec issuer = { "Mail CA", -500, 2000,
 	    "critical,keyCertSign,cRLSign", NULL, "OCSP;URI:" OCSP_ROOT_URL,
-	    "URI:" CRL_ROOT_URL, true };
+	    "URI:" CRL_ROOT_URL, true, NULL };
 	const struct cert_spec leaf = { "Alice", -10, 300, "digitalSignature,keyAgreement",
-	    "emailProtection", "OCSP;URI:" OCSP_ISSUER_URL, "URI:" CRL_ISSUER_URL, false };
+	    "emailProtection", "OCSP;URI:" OCSP_ISSUER_URL, "URI:" CRL_ISSUER_URL, false,
+	    "email:" ALICE };
 	const struct cert_spec leaf2 = { "Bob", -10, 300, "digitalSignature,keyAgreement",
-	    "emailProtection", "OCSP;URI:" OCSP_ISSUER_URL, "URI:" CRL_ISSUER_URL, false };
+	    "emailProtection", "OCSP;URI:" OCSP_ISSUER_URL, "URI:" CRL_ISSUER_URL, false,
+	    NULL };
 	const struct cert_spec bare = { "Carol", -10, 300, "digitalSignature,keyAgreement",
-	    "emailProtection", NULL, NULL, false };
+	    "emailProtection", NULL, NULL, false, NULL };
 	const struct cert_spec delegate = { "Mail CA OCSP", -10, 300, "digitalSignature",
-	    "OCSPSigning", NULL, NULL, false };
+	    "OCSPSigning", NULL, NULL, false, NULL };
 	const struct cert_spec rogue = { "Mail CA Rogue", -10, 300, "digitalSignature",
-	    "emailProtection", NULL, NULL, false };
+	    "emailProtection", NULL, NULL, false, NULL };
 	const struct cert_spec other_root = { "Other Root CA", -1000, 3000,
-	    "critical,keyCertSign,cRLSign", NULL, NULL, NULL, true };
+	    "critical,keyCertSign,cRLSign", NULL, NULL, NULL, true, NULL };
 	const struct cert_spec no_crlsign = { "Mail CA", -500, 2000, "critical,keyCertSign",
-	    NULL, NULL, NULL, true };
+	    NULL, NULL, NULL, true, NULL };
 
 	test_now = time(NULL);
 	key_root = EVP_EC_gen("P-256");
@@ -1313,8 +1321,9 @@ START_TEST(checker_no_next_update_not_cached)
 }
 END_TEST
 
-/* A stale CRL that does not list the certificate gives no status and is
- * downloaded again on the next check; one that lists it still counts. */
+/* A stale CRL that does not list the certificate gives no status, so it is
+ * downloaded again on the next check. A stale CRL that lists it still
+ * counts. */
 START_TEST(checker_stale_crl)
 {
 	struct revocation_checker *rc = fake_checker(true);
@@ -1401,6 +1410,258 @@ START_TEST(method_names)
 }
 END_TEST
 
+/* ---- signing certificates through the resolver ---- */
+
+/* Checks cert_leaf as a signing certificate with the fake network and
+ * policy, trusting cert_root. */
+static void
+check_signer(const struct revocation_policy *policy, struct cert_resolution *res)
+{
+	char dir[] = "/tmp/check_revocation.XXXXXX";
+	struct revocation_checker *rc = fake_checker(true);
+	struct cert_trust *trust = NULL;
+	struct cert_resolver *r;
+	char *path, *error = NULL, *cmd;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	path = xasprintf("%s/root.pem", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	PEM_write_X509(f, cert_root);
+	fclose(f);
+	ck_assert_int_eq(cert_trust_load(&path, 1, NULL, 0, &trust, &error), 0);
+	r = cert_resolver_new(NULL, 0, trust);
+	cert_resolver_set_revocation(r, rc, policy, NULL);
+	cert_resolver_check_signer(r, cert_leaf, chain_leaf, ALICE, test_now, res);
+	cert_resolver_free(r);
+	cert_trust_free(trust);
+	revocation_checker_free(rc);
+	cmd = xasprintf("rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	free(path);
+}
+
+START_TEST(signer_good)
+{
+	const struct revocation_policy policy = { REVOCATION_OCSP_THEN_CRL, false };
+	struct cert_resolution res;
+
+	fake_reset();
+	check_signer(&policy, &res);
+	ck_assert_int_eq(res.status, RESOLVE_OK);
+	ck_assert_int_eq(res.reason, CERT_OK);
+	ck_assert_ptr_eq(res.cert, cert_leaf);
+	ck_assert_ptr_null(res.unknown_serial);
+	ck_assert_ptr_nonnull(strstr(res.detail, "not revoked"));
+	cert_resolution_clear(&res);
+}
+END_TEST
+
+START_TEST(signer_revoked)
+{
+	const struct revocation_policy policy = { REVOCATION_OCSP_THEN_CRL, true };
+	struct cert_resolution res;
+
+	fake_reset();
+	net.revoked[0] = cert_leaf;
+	check_signer(&policy, &res);
+	ck_assert_int_eq(res.status, RESOLVE_NO_VALID);
+	ck_assert_int_eq(res.reason, CERT_REVOKED);
+	ck_assert_ptr_null(res.cert);
+	ck_assert_ptr_nonnull(strstr(res.detail, "keyCompromise"));
+	cert_resolution_clear(&res);
+}
+END_TEST
+
+START_TEST(signer_unknown_hard_fail)
+{
+	const struct revocation_policy policy = { REVOCATION_OCSP_THEN_CRL, false };
+	struct cert_resolution res;
+
+	fake_reset();
+	net.ocsp_down = true;
+	net.crl_down = true;
+	check_signer(&policy, &res);
+	ck_assert_int_eq(res.status, RESOLVE_UNAVAILABLE);
+	ck_assert_int_eq(res.reason, CERT_REVOCATION_UNKNOWN);
+	ck_assert_ptr_null(res.cert);
+	ck_assert_ptr_nonnull(strstr(res.detail, OCSP_ROOT_URL));
+	ck_assert_ptr_nonnull(strstr(res.detail, CRL_ROOT_URL));
+	cert_resolution_clear(&res);
+}
+END_TEST
+
+START_TEST(signer_unknown_soft_fail)
+{
+	const struct revocation_policy policy = { REVOCATION_OCSP_THEN_CRL, true };
+	struct cert_resolution res;
+	char *serial = cert_serial_string(cert_issuer);
+
+	fake_reset();
+	net.ocsp_down = true;
+	net.crl_down = true;
+	check_signer(&policy, &res);
+	ck_assert_int_eq(res.status, RESOLVE_OK);
+	ck_assert_str_eq(res.unknown_serial, serial);
+	ck_assert_ptr_nonnull(strstr(res.unknown_detail, "connection refused"));
+	cert_resolution_clear(&res);
+	free(serial);
+}
+END_TEST
+
+START_TEST(signer_policy_none)
+{
+	const struct revocation_policy policy = { REVOCATION_NONE, false };
+	struct cert_resolution res;
+
+	fake_reset();
+	net.revoked[0] = cert_leaf;
+	check_signer(&policy, &res);
+	ck_assert_int_eq(res.status, RESOLVE_OK);
+	ck_assert_int_eq(net.ocsp_gets + net.crl_gets, 0);
+	cert_resolution_clear(&res);
+}
+END_TEST
+
+/* ---- the "revocation" configuration ---- */
+
+/* Loads text as a configuration file; returns NULL with *error_r when it is
+ * rejected. */
+static struct config *
+config_from_text(const char *text, char **error_r)
+{
+	char dir[] = "/tmp/check_revocation.XXXXXX";
+	char *path, *cmd;
+	struct config *c = NULL;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	path = xasprintf("%s/smimegw.json", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	*error_r = NULL;
+	if (config_load(path, &c, error_r) < 0)
+		c = NULL;
+	cmd = xasprintf("rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	free(path);
+	return c;
+}
+
+#define CONFIG_TRUST "\"trust\": {\"anchors\": [\"root.pem\"]}"
+#define CONFIG_DIRECTORY(name, extra) \
+	"{\"name\": \"" name "\", \"uris\": [\"ldap://127.0.0.1:1/\"], " \
+	"\"base\": \"dc=corp\"" extra "}"
+
+START_TEST(config_revocation_defaults)
+{
+	char *error;
+	struct config *c = config_from_text("{" CONFIG_TRUST ", \"directories\": ["
+	    CONFIG_DIRECTORY("corp", "") "]}", &error);
+
+	ck_assert_msg(c != NULL, "%s", error);
+	ck_assert_int_eq(c->revocation_policy.method, REVOCATION_OCSP_THEN_CRL);
+	ck_assert(!c->revocation_policy.soft_fail);
+	ck_assert_int_eq(c->directory_revocation[0].method, REVOCATION_OCSP_THEN_CRL);
+	ck_assert(!c->directory_revocation[0].soft_fail);
+	ck_assert_ptr_null(c->revocation.ocsp_responder);
+	ck_assert(c->revocation.ocsp_get);
+	ck_assert(!c->revocation.ocsp_nonce_required);
+	ck_assert_int_eq(c->revocation.clock_skew, 300);
+	ck_assert_int_eq(c->revocation.max_age, 3600);
+	ck_assert_int_eq(c->revocation.timeout, 5);
+	ck_assert_uint_eq(c->revocation.max_crl_size, 20 * 1024 * 1024);
+	ck_assert_uint_eq(c->revocation.ocsp_cache_size, 10000);
+	ck_assert_uint_eq(c->revocation.crl_cache_size, 64);
+	ck_assert_ptr_null(c->directories[0].ca_base);
+	ck_assert_ptr_null(c->directories[0].ca_filter);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(config_revocation_options)
+{
+	char *error;
+	struct config *c = config_from_text("{" CONFIG_TRUST ", \"revocation\": {"
+	    "\"policy\": \"ocsp\", \"unknownStatus\": \"soft-fail\", "
+	    "\"ocspResponder\": \"http://ocsp.example/\", \"ocspGet\": false, "
+	    "\"nonceRequired\": true, \"clockSkewSeconds\": 60, \"maxAgeSeconds\": 120, "
+	    "\"timeoutSeconds\": 2, \"maxCrlSize\": 4096, \"ocspCacheSize\": 5, "
+	    "\"crlCacheSize\": 3}, "
+	    "\"directories\": [" CONFIG_DIRECTORY("corp", ", \"caBase\": \"ou=cas\", "
+	    "\"caFilter\": \"(cn=%s)\", \"revocation\": {\"policy\": \"crl\"}") ", "
+	    CONFIG_DIRECTORY("partner", ", \"revocation\": {\"unknownStatus\": \"hard-fail\"}")
+	    ", " CONFIG_DIRECTORY("other", "") "]}", &error);
+
+	ck_assert_msg(c != NULL, "%s", error);
+	ck_assert_int_eq(c->revocation_policy.method, REVOCATION_OCSP);
+	ck_assert(c->revocation_policy.soft_fail);
+	ck_assert_str_eq(c->revocation.ocsp_responder, "http://ocsp.example/");
+	ck_assert(!c->revocation.ocsp_get);
+	ck_assert(c->revocation.ocsp_nonce_required);
+	ck_assert_int_eq(c->revocation.clock_skew, 60);
+	ck_assert_int_eq(c->revocation.max_age, 120);
+	ck_assert_int_eq(c->revocation.timeout, 2);
+	ck_assert_uint_eq(c->revocation.max_crl_size, 4096);
+	ck_assert_uint_eq(c->revocation.ocsp_cache_size, 5);
+	ck_assert_uint_eq(c->revocation.crl_cache_size, 3);
+	ck_assert_str_eq(c->directories[0].ca_base, "ou=cas");
+	ck_assert_str_eq(c->directories[0].ca_filter, "(cn=%s)");
+	/* A directory overrides what it names and inherits the rest. */
+	ck_assert_int_eq(c->directory_revocation[0].method, REVOCATION_CRL);
+	ck_assert(c->directory_revocation[0].soft_fail);
+	ck_assert_int_eq(c->directory_revocation[1].method, REVOCATION_OCSP);
+	ck_assert(!c->directory_revocation[1].soft_fail);
+	ck_assert_int_eq(c->directory_revocation[2].method, REVOCATION_OCSP);
+	ck_assert(c->directory_revocation[2].soft_fail);
+	config_free(c);
+}
+END_TEST
+
+static const struct {
+	const char *text;
+	const char *error_part;
+} config_bad_cases[] = {
+	{ "{" CONFIG_TRUST ", \"revocation\": {\"policy\": \"ocsp-only\"}}",
+	    "\"revocation.policy\" is \"ocsp-only\"" },
+	{ "{" CONFIG_TRUST ", \"revocation\": {\"unknownStatus\": \"ignore\"}}",
+	    "\"revocation.unknownStatus\" is \"ignore\"" },
+	{ "{" CONFIG_TRUST ", \"revocation\": {\"ocspResponder\": \"ldap://x/\"}}",
+	    "\"revocation.ocspResponder\"" },
+	{ "{" CONFIG_TRUST ", \"revocation\": {\"clockSkewSeconds\": -1}}",
+	    "\"revocation.clockSkewSeconds\"" },
+	{ "{" CONFIG_TRUST ", \"revocation\": {\"ocspCacheSize\": 0}}",
+	    "\"revocation.ocspCacheSize\"" },
+	{ "{" CONFIG_TRUST ", \"revocation\": {\"crls\": true}}",
+	    "unknown option \"revocation.crls\"" },
+	{ "{" CONFIG_TRUST ", \"directories\": [" CONFIG_DIRECTORY("corp",
+	    ", \"revocation\": {\"policy\": \"sometimes\"}") "]}",
+	    "\"directories[0].revocation.policy\" is \"sometimes\"" },
+	{ "{" CONFIG_TRUST ", \"directories\": [" CONFIG_DIRECTORY("corp",
+	    ", \"revocation\": {\"ocspResponder\": \"http://x/\"}") "]}",
+	    "unknown option \"directories[0].revocation.ocspResponder\"" },
+	{ "{" CONFIG_TRUST ", \"directories\": [" CONFIG_DIRECTORY("corp",
+	    ", \"caFilter\": \"(objectClass=pkiCA)\"") "]}",
+	    "\"directories[0].caFilter\"" },
+};
+
+START_TEST(config_revocation_rejects)
+{
+	char *error;
+	struct config *c = config_from_text(config_bad_cases[_i].text, &error);
+
+	ck_assert_ptr_null(c);
+	ck_assert_msg(strstr(error, config_bad_cases[_i].error_part) != NULL,
+	    "case %d: \"%s\" lacks \"%s\"", _i, error, config_bad_cases[_i].error_part);
+	free(error);
+}
+END_TEST
+
 static Suite *
 revocation_suite(void)
 {
@@ -1455,6 +1716,22 @@ revocation_suite(void)
 	tcase_add_test(tc, checker_stale_crl);
 	tcase_add_test(tc, checker_one_fetch_in_flight);
 	tcase_add_test(tc, method_names);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("signer");
+	tcase_add_unchecked_fixture(tc, pki_setup, pki_teardown);
+	tcase_add_test(tc, signer_good);
+	tcase_add_test(tc, signer_revoked);
+	tcase_add_test(tc, signer_unknown_hard_fail);
+	tcase_add_test(tc, signer_unknown_soft_fail);
+	tcase_add_test(tc, signer_policy_none);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("config");
+	tcase_add_test(tc, config_revocation_defaults);
+	tcase_add_test(tc, config_revocation_options);
+	tcase_add_loop_test(tc, config_revocation_rejects, 0,
+	    sizeof(config_bad_cases) / sizeof(config_bad_cases[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

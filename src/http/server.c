@@ -24,8 +24,10 @@
 /* Failed logins (wrong password, unknown user or token) that one client
  * address may make in one window. After that, requests with credentials
  * from that address get 429 until the window ends, without a check of the
- * credentials. The table of addresses has a fixed size. */
-#define HTTP_LOGIN_MAX_FAILURES 10
+ * credentials. The table of addresses has a fixed size.
+ * TODO: make the two numbers configuration options: clients behind one
+ * proxy share its address and so its limit. */
+#define HTTP_LOGIN_MAX_FAILURES 20
 #define HTTP_LOGIN_WINDOW_SECONDS 60
 #define HTTP_LOGIN_MAX_ADDRESSES 1024
 
@@ -424,12 +426,19 @@ http_dispatch(struct http_server *srv, struct MHD_Connection *conn,
 		    "urn:ietf:params:jmap:error:serverUnavailable",
 		    "the directory that checks passwords cannot be reached; retry later");
 	}
+	if (auth == AUTH_DENIED && authorization == NULL) {
+		/* The usual first request of a Basic client: not a failure. */
+		log_debug("authentication required request=%s address=%s path=%s", req->id,
+		    req->address, url);
+		free(error);
+		return http_problem(conn, MHD_HTTP_UNAUTHORIZED, "about:blank",
+		    "authentication required: Basic (directory password) or Bearer token");
+	}
 	if (auth == AUTH_DENIED) {
 		log_warn("authentication failed request=%s address=%s path=%s reason=\"%s\"",
 		    req->id, req->address, url, error);
 		free(error);
-		if (authorization != NULL &&
-		    ratelimit_fail(srv->login_limit, req->address, time(NULL)))
+		if (ratelimit_fail(srv->login_limit, req->address, time(NULL)))
 			log_warn("logins locked address=%s failures=%d window_seconds=%d",
 			    req->address, HTTP_LOGIN_MAX_FAILURES, HTTP_LOGIN_WINDOW_SECONDS);
 		return http_problem(conn, MHD_HTTP_UNAUTHORIZED, "about:blank",

@@ -406,7 +406,9 @@ part_is_plain_7bit(const char *text, size_t len)
 }
 
 /* Returns whether CRLF content is 7bit data as RFC 2045 section 2.7 defines
- * it: no NUL, no 8-bit byte, no bare CR or LF, lines of at most 998. */
+ * it (no NUL, no 8-bit byte, no bare CR or LF, lines of at most 998) that
+ * also has no white space at a line end, which relays may strip from
+ * signed content. */
 static bool
 part_is_7bit_data(const char *text, size_t len)
 {
@@ -416,6 +418,9 @@ part_is_7bit_data(const char *text, size_t len)
 		unsigned char c = (unsigned char)text[i];
 
 		if (c == '\r' && i + 1 < len && text[i + 1] == '\n') {
+			if (i > 0 && line_len > 0 &&
+			    (text[i - 1] == ' ' || text[i - 1] == '\t'))
+				return false;
 			line_len = 0;
 			i++;
 			continue;
@@ -484,10 +489,15 @@ part_encode_leaf(const struct mime_part *part, struct strbuf *body)
 			strbuf_free(&message);
 			return "7bit";
 		}
-		strbuf_free(&message);
 		/* NOTE: RFC 2046 allows only 7bit, 8bit or binary here, but
-		 * a signed entity must be 7-bit, so a message with 8-bit
-		 * content goes as base64, which common clients decode. */
+		 * a signed entity must be 7-bit and keep its white space, so
+		 * a message with 8-bit content or white space at a line end
+		 * goes as base64, which common clients decode. Its line ends
+		 * are CRLF like those of a message sent as 7bit. */
+		mime_encode_base64((const unsigned char *)strbuf_str(&message),
+		    message.len, body);
+		strbuf_free(&message);
+		return "base64";
 	}
 	mime_encode_base64(data, len, body);
 	return "base64";

@@ -3,8 +3,8 @@
  * text as quoted-printable or base64 chosen from its content, and every
  * other leaf as base64. Body lines are at most 76 characters and header
  * lines at most 78 where white space allows. All line ends are CRLF, and no
- * line ends in white space except inside a message/rfc822 part that goes as
- * 7bit, whose lines are kept as given. The rendered entity is what smime/
+ * line ends in white space: a message/rfc822 part goes as 7bit with its
+ * lines as given only when none does. The rendered entity is what smime/
  * signs or encrypts, byte for byte. */
 #ifndef SMIMEGW_MIME_PART_H
 #define SMIMEGW_MIME_PART_H

@@ -1651,6 +1651,12 @@ static const struct {
 	  "Subject: hi\r\n\r\nbody\r\n", 0 },
 	{ "message/rfc822", NULL, "Subject: hi\r\n\r\nb\xc3\xb6" "dy\r\n", 0,
 	  "base64", NULL, 0 },
+	{ "message/rfc822", NULL, "Subject: hi\r\n\r\ntrailing space \r\n", 0,
+	  "base64", NULL, 0 },
+	{ "message/rfc822", NULL, "Subject: hi\r\n\r\n  indented\r\n\r\n", 0,
+	  "7bit", NULL, 0 },
+	{ "message/rfc822", NULL, "Subject: hi\n\ntrailing \n", 0, "base64",
+	  "Subject: hi\r\n\r\ntrailing \r\n", 0 },
 };
 
 START_TEST(part_leaf_cases)

@@ -406,9 +406,9 @@ part_is_plain_7bit(const char *text, size_t len)
 }
 
 /* Returns whether CRLF content is 7bit data as RFC 2045 section 2.7 defines
- * it (no NUL, no 8-bit byte, no bare CR or LF, lines of at most 998) that
- * also has no white space at a line end, which relays may strip from
- * signed content. */
+ * it: no NUL, no 8-bit byte, no bare CR or LF, lines of at most 998. It
+ * must also have no white space at a line end, because relays may strip
+ * that from signed content. */
 static bool
 part_is_7bit_data(const char *text, size_t len)
 {
@@ -489,11 +489,11 @@ part_encode_leaf(const struct mime_part *part, struct strbuf *body)
 			strbuf_free(&message);
 			return "7bit";
 		}
-		/* NOTE: RFC 2046 allows only 7bit, 8bit or binary here, but
-		 * a signed entity must be 7-bit and keep its white space, so
-		 * a message with 8-bit content or white space at a line end
+		/* NOTE: RFC 2046 allows only 7bit, 8bit or binary here. A
+		 * signed entity must be 7-bit and keep its white space, so a
+		 * message with 8-bit content or white space at a line end
 		 * goes as base64, which common clients decode. Its line ends
-		 * are CRLF like those of a message sent as 7bit. */
+		 * are CRLF, as when it goes as 7bit. */
 		mime_encode_base64((const unsigned char *)strbuf_str(&message),
 		    message.len, body);
 		strbuf_free(&message);

@@ -89,7 +89,7 @@ directory_new(const struct directory_config *cfg)
 		c->attributes = directory_strv_copy(cfg->attributes, cfg->attribute_count);
 	}
 	c->domains = directory_strv_copy(cfg->domains, cfg->domain_count);
-	c->ca_base = xstrdup(cfg->ca_base != NULL ? cfg->ca_base : c->base);
+	c->ca_base = xstrdup(cfg->ca_base);
 	c->ca_filter = xstrdup(cfg->ca_filter != NULL ? cfg->ca_filter :
 	    "(&(objectClass=pkiCA)(cn=%s))");
 	dir->attrs = c->attributes;
@@ -473,6 +473,12 @@ directory_take_crl(LDAP *ld, LDAPMessage *entry, X509 *issuer, size_t max_size,
 	return found;
 }
 
+bool
+directory_has_cas(const struct directory *dir)
+{
+	return dir->cfg.ca_base != NULL;
+}
+
 enum lookup_status
 directory_find_crl(struct directory *dir, X509 *issuer, size_t max_size,
     unsigned char **der_r, size_t *len_r, char **error_r)
@@ -484,9 +490,11 @@ directory_find_crl(struct directory *dir, X509 *issuer, size_t max_size,
 	enum lookup_status status = LOOKUP_NOT_FOUND;
 	char *filter;
 
-	if (cn == NULL) {
-		*error_r = xasprintf("directory %s: the issuer has no commonName to search "
-		    "its CA entry by", dir->cfg.name);
+	if (dir->cfg.ca_base == NULL || cn == NULL) {
+		*error_r = cn == NULL ? xasprintf("directory %s: the issuer has no "
+		    "commonName to search its CA entry by", dir->cfg.name) :
+		    xasprintf("directory %s: caBase is not configured", dir->cfg.name);
+		free(cn);
 		return LOOKUP_NOT_FOUND;
 	}
 	filter = ldapconn_filter_build(dir->cfg.ca_filter, cn);

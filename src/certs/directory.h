@@ -24,8 +24,9 @@ struct directory_config {
 	char **domains;		/* mail domains served; 0: all domains */
 	size_t domain_count;
 	/* The search for issuers' CRLs (certificateRevocationList;binary of CA
-	 * entries): under ca_base (NULL: base) with ca_filter, in which "%s" is
-	 * the issuer's commonName (NULL: "(&(objectClass=pkiCA)(cn=%s))"). */
+	 * entries): under ca_base (NULL: CA entries are not searched) with
+	 * ca_filter, in which "%s" is the issuer's commonName (NULL:
+	 * "(&(objectClass=pkiCA)(cn=%s))"). */
 	char *ca_base;
 	char *ca_filter;
 };
@@ -87,6 +88,10 @@ enum lookup_status { LOOKUP_FOUND, LOOKUP_NOT_FOUND, LOOKUP_UNAVAILABLE };
  * The caller clears out, whatever the result. */
 enum lookup_status directory_lookup(struct directory *dir, const char *email,
     struct cert_candidates *out, char **error_r);
+
+/* Returns true when ca_base is configured, so that directory_find_crl may
+ * be used. */
+bool directory_has_cas(const struct directory *dir);
 
 /* Finds the CRL of issuer in the CA entries: searches ca_base (subtree)
  * with ca_filter and takes the first value of certificateRevocationList

@@ -463,6 +463,8 @@ revocation_crl(struct revocation_checker *rc, X509 *cert, X509 *issuer,
 	for (size_t i = 0; urls != NULL && urls[i] != NULL &&
 	    out->status == REVOCATION_UNKNOWN; i++)
 		revocation_crl_ask(rc, cert, issuer, urls[i], NULL, now, out);
+	if (directory != NULL && !directory_has_cas(directory))
+		directory = NULL;
 	if (out->status == REVOCATION_UNKNOWN && directory != NULL)
 		revocation_crl_ask(rc, cert, issuer, NULL, directory, now, out);
 	if ((urls == NULL || urls[0] == NULL) && directory == NULL) {

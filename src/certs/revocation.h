@@ -94,8 +94,8 @@ struct revocation_result {
  * ordered as cert_validate_chain returns it. The certificates are checked
  * from the top down and all of them are checked unless one is revoked.
  * CRLs come from the distribution points of each certificate and then, when
- * directory is not NULL and none answered, from the issuer's CA entry in
- * directory. The result is REVOKED when a certificate is revoked, else
+ * none gave a status and directory has a caBase, from the issuer's CA entry
+ * in directory. The result is REVOKED when a certificate is revoked, else
  * UNKNOWN when the status of one could not be obtained, else GOOD. The
  * caller clears *result with revocation_result_clear. */
 void revocation_check_chain(struct revocation_checker *rc, enum revocation_method method,

@@ -74,7 +74,8 @@ def testenv(command):
 class DerivedDaemon:
     """A second smimegw on its own port, store and log file, with the test
     environment's configuration changed by revocation (merged into the
-    "revocation" section) and directory (merged into the directory)."""
+    "revocation" section) and directory (merged into the directory, where
+    None removes an option)."""
 
     def __init__(self, name, revocation=None, directory=None):
         with open(ENV["SMIMEGW_CONFIG"]) as f:
@@ -84,7 +85,11 @@ class DerivedDaemon:
         config["store"] = {"path": f"store-{name}"}
         config["logFile"] = f"smimegw-{name}.log"
         config.setdefault("revocation", {}).update(revocation or {})
-        config["directories"][0].update(directory or {})
+        for key, value in (directory or {}).items():
+            if value is None:
+                config["directories"][0].pop(key, None)
+            else:
+                config["directories"][0][key] = value
         self.log_path = os.path.join(ENV["WORKDIR"], f"smimegw-{name}.log")
         self.config_path = os.path.join(ENV["WORKDIR"], f"smimegw-{name}.json")
         with open(self.config_path, "w") as f:
@@ -274,8 +279,62 @@ class OcspDownTest(RevocationTestCase):
         self.assert_revoked("REVOKED")
 
 
+class CrlFromDirectoryTest(RevocationTestCase):
+    """policy crl with the CRL server stopped: the CRLs in the CA entries of
+    the directory (caBase) give the status."""
+
+    @classmethod
+    def setUpClass(cls):
+        testenv("crl-stop")
+        try:
+            cls.derived = DerivedDaemon("ca-entry", {"policy": "crl"}).start()
+        except Exception:
+            testenv("crl-start")
+            raise
+        cls.url = cls.derived.url
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.derived.stop()
+        finally:
+            testenv("crl-start")
+
+    def test_good_from_ca_entry(self):
+        self.assert_created([address("BOB")], smimeEncrypt=True)
+        log = self.derived.log()
+        self.assertIn(f"CRL {ENV['CRL_URL']}/intermediate.crl: connecting to", log)
+        self.assertIn("according to the CRL in the CA entry of directory corp", log)
+
+    def test_revoked_from_ca_entry(self):
+        self.assert_revoked("REVOKED")
+
+
+class DirectoryPolicyTest(RevocationTestCase):
+    """A directory's own policy overrides the global one: none here."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.derived = DerivedDaemon("no-revocation", directory={
+            "revocation": {"policy": "none"}}).start()
+        cls.url = cls.derived.url
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.derived.stop()
+
+    def test_directory_policy_none(self):
+        """Without revocation checks REVOKED's certificate is used, while
+        signing still follows the global policy."""
+        self.assert_created([address("REVOKED")], smimeEncrypt=True)
+        created, error = self.create([address("BOB")], sender="REVOKED", smimeSign=True)
+        self.assertIsNone(created)
+        self.assertEqual(error["type"], "signedSenderNotAllowed")
+
+
 class OutageTest(RevocationTestCase):
-    """The OCSP responder and the CRL server are both stopped."""
+    """The OCSP responder and the CRL server are both stopped, and the
+    daemons do not search the directory's CA entries for CRLs."""
 
     @classmethod
     def setUpClass(cls):
@@ -283,8 +342,10 @@ class OutageTest(RevocationTestCase):
         testenv("crl-stop")
         cls.hard = cls.soft = None
         try:
-            cls.hard = DerivedDaemon("hard-fail", {"unknownStatus": "hard-fail"}).start()
-            cls.soft = DerivedDaemon("soft-fail", {"unknownStatus": "soft-fail"}).start()
+            cls.hard = DerivedDaemon("hard-fail", {"unknownStatus": "hard-fail"},
+                                     {"caBase": None}).start()
+            cls.soft = DerivedDaemon("soft-fail", {"unknownStatus": "soft-fail"},
+                                     {"caBase": None}).start()
         except Exception:
             cls.tearDownClass()
             raise

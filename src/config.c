@@ -322,27 +322,6 @@ config_parse_directory(struct config_parser *p, json_t *dir, size_t index,
 		    "issuer's common name", where, out->ca_filter);
 }
 
-static void
-config_directory_clear(struct directory_config *dir)
-{
-	free(dir->name);
-	config_strings_free(dir->conn.uris, dir->conn.uri_count);
-	free(dir->conn.ca_file);
-	free(dir->conn.tls_cert_file);
-	free(dir->conn.tls_key_file);
-	free(dir->conn.bind_dn);
-	if (dir->conn.bind_password != NULL) {
-		explicit_bzero(dir->conn.bind_password, strlen(dir->conn.bind_password));
-		free(dir->conn.bind_password);
-	}
-	free(dir->base);
-	free(dir->filter);
-	config_strings_free(dir->attributes, dir->attribute_count);
-	config_strings_free(dir->domains, dir->domain_count);
-	free(dir->ca_base);
-	free(dir->ca_filter);
-}
-
 static const char *const config_top_keys[] = {
 	"listen", "publicUrl", "logLevel", "logFile", "store", "keystore", "trust",
 	"directories", "auth", "senders", "smime", "limits", "messageIdDomain",
@@ -757,7 +736,7 @@ config_free(struct config *c)
 	config_strings_free(c->trust_anchors, c->trust_anchor_count);
 	config_strings_free(c->intermediates, c->intermediate_count);
 	for (size_t i = 0; i < c->directory_count; i++)
-		config_directory_clear(&c->directories[i]);
+		directory_config_clear(&c->directories[i]);
 	free(c->directories);
 	free(c->directory_revocation);
 	free(c->revocation.ocsp_responder);

@@ -98,16 +98,8 @@ directory_new(const struct directory_config *cfg)
 }
 
 void
-directory_free(struct directory *dir)
+directory_config_clear(struct directory_config *c)
 {
-	struct directory_config *c;
-
-	if (dir == NULL)
-		return;
-	c = &dir->cfg;
-	for (size_t i = 0; i < dir->idle_count; i++)
-		ldap_unbind_ext_s(dir->idle[i], NULL, NULL);
-	pthread_mutex_destroy(&dir->lock);
 	free(c->name);
 	directory_strv_free(c->conn.uris, c->conn.uri_count);
 	free(c->conn.ca_file);
@@ -124,6 +116,18 @@ directory_free(struct directory *dir)
 	directory_strv_free(c->domains, c->domain_count);
 	free(c->ca_base);
 	free(c->ca_filter);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+directory_free(struct directory *dir)
+{
+	if (dir == NULL)
+		return;
+	for (size_t i = 0; i < dir->idle_count; i++)
+		ldap_unbind_ext_s(dir->idle[i], NULL, NULL);
+	pthread_mutex_destroy(&dir->lock);
+	directory_config_clear(&dir->cfg);
 	free(dir);
 }
 

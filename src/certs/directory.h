@@ -31,6 +31,11 @@ struct directory_config {
 	char *ca_filter;
 };
 
+/* Frees every field of c, wiping the bind password first, and zeroes c.
+ * Used for the copies that directory_new makes and for the ones that the
+ * configuration loader fills. */
+void directory_config_clear(struct directory_config *c);
+
 /* A directory with a small mutex-protected pool of bound connections, so
  * threads may share one. A pooled connection that the server closed is
  * replaced once per operation. */

@@ -6,7 +6,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BUILDDIR ?= build
 CC ?= cc
-PKGS := libmicrohttpd jansson ldap openssl
+PKGS := libmicrohttpd jansson ldap openssl libidn2
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -23,6 +23,13 @@ ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+endif
+# The fuzzing build (clang only): libFuzzer's coverage instrumentation in
+# every object, AddressSanitizer and UndefinedBehaviorSanitizer.
+ifeq ($(SANITIZE),fuzz)
+ALL_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=fuzzer,address,undefined
 endif
 
 MODULES := util mime smime certs store jmap http
@@ -48,8 +55,16 @@ check_jmap_OBJS = $(patsubst %,$(BUILDDIR)/obj/jmap/%.o,request resultref sessio
 UNIT_SRCS := $(sort $(wildcard tests/unit/check_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILDDIR)/tests/%,$(UNIT_SRCS))
 
+# libFuzzer targets (tests/fuzz/fuzz_NAME.c). fuzz_request has its own
+# method table, so it links the JMAP core without the method handlers, as
+# check_jmap does. `make fuzz` runs each for FUZZ_SECONDS seconds.
+FUZZ_SECONDS ?= 20
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILDDIR)/fuzz/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+fuzz_request_OBJS = $(patsubst %,$(BUILDDIR)/obj/jmap/%.o,request resultref session core) \
+	$(call module_objs,util)
+
 .PHONY: all check check-unit check-integration check-sanitize demo deps \
-	clean install bench format
+	clean install bench format fuzz fuzz-bins
 all: $(BUILDDIR)/smimegw
 
 $(BUILDDIR)/obj/%.o: src/%.c
@@ -72,6 +87,14 @@ $(BUILDDIR)/tests/check_jmap: tests/unit/check_jmap.c $(check_jmap_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(CHECK_LIBS) $(LDLIBS)
 
+$(BUILDDIR)/fuzz/fuzz_request: tests/fuzz/fuzz_request.c $(fuzz_request_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS)
+
+$(BUILDDIR)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILDDIR)/libsmimegw.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS)
+
 deps:
 	./scripts/install-deps.sh
 
@@ -84,13 +107,40 @@ unit-bins: $(UNIT_BINS)
 check-unit: $(BUILDDIR)/smimegw $(UNIT_BINS)
 	./tests/run.sh --unit-only $(BUILDDIR)
 
+# LeakSanitizer is part of AddressSanitizer on Linux. detect_leaks=1 makes
+# every unit suite and every daemon of the integration tests check for
+# leaks when they exit.
 check-sanitize: deps
 	$(MAKE) BUILDDIR=build-sanitize SANITIZE=1 CC=clang all unit-bins
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	./tests/run.sh build-sanitize
+
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz: deps
+	$(MAKE) BUILDDIR=build-fuzz SANITIZE=fuzz CC=clang fuzz-bins
+	./tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 demo: deps
 	$(MAKE) all
 	python3 scripts/demo.py $(BUILDDIR)
+
+# Benchmarks (tests/bench/, docs/BENCHMARKS.md): the load generator, the
+# in-process CMS loop and the script that runs both against the daemon, the
+# test environment and the command-line tools. Not part of `make check`.
+BENCH_BINS := $(BUILDDIR)/bench/loadgen $(BUILDDIR)/bench/cmslimit
+
+$(BUILDDIR)/bench/%: tests/bench/%.c $(call module_objs,util)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) -lm
+
+.PHONY: bench-bins
+bench-bins: $(BENCH_BINS)
+
+bench: deps
+	$(MAKE) all bench-bins
+	python3 tests/bench/bench.py --build $(BUILDDIR) $(BENCH_ARGS)
 
 install: $(BUILDDIR)/smimegw
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/smimegw
@@ -101,6 +151,6 @@ format:
 	clang-format -i $$(find src tests -name '*.[ch]')
 
 clean:
-	rm -rf build build-sanitize
+	rm -rf build build-sanitize build-fuzz
 
 -include $(shell find $(BUILDDIR) -name '*.d' 2>/dev/null)

@@ -6,7 +6,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BUILDDIR ?= build
 CC ?= cc
-PKGS := libmicrohttpd jansson ldap openssl libidn2
+PKGS := libmicrohttpd jansson ldap openssl
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -125,22 +125,6 @@ fuzz: deps
 demo: deps
 	$(MAKE) all
 	python3 scripts/demo.py $(BUILDDIR)
-
-# Benchmarks (tests/bench/, docs/BENCHMARKS.md): the load generator, the
-# in-process CMS loop and the script that runs both against the daemon, the
-# test environment and the command-line tools. Not part of `make check`.
-BENCH_BINS := $(BUILDDIR)/bench/loadgen $(BUILDDIR)/bench/cmslimit
-
-$(BUILDDIR)/bench/%: tests/bench/%.c $(call module_objs,util)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) -lm
-
-.PHONY: bench-bins
-bench-bins: $(BENCH_BINS)
-
-bench: deps
-	$(MAKE) all bench-bins
-	python3 tests/bench/bench.py --build $(BUILDDIR) $(BENCH_ARGS)
 
 install: $(BUILDDIR)/smimegw
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/smimegw

@@ -507,8 +507,8 @@ class LimitTest(unittest.TestCase):
 
 class ConcurrencyLimitTest(unittest.TestCase):
     """maxConcurrentRequests and maxConcurrentUpload on a daemon that allows
-    one of each and whose directory accepts connections but never answers,
-    so that a Basic login holds its slot until the directory timeout."""
+    one of each and whose directory accepts connections but never responds,
+    so that a Basic login keeps its slot until the directory timeout."""
 
     TIMEOUT = 3
 
@@ -534,8 +534,8 @@ class ConcurrencyLimitTest(unittest.TestCase):
             raise AssertionError(f"smimegw exited with {status}: {cls.daemon.read_output()[-2000:]}")
 
     def start_stuck_request(self, method, path, body, results):
-        """Starts a request with Basic credentials, which hangs in the
-        directory, and stores its Response in results."""
+        """Start a request with Basic credentials, which hangs in the
+        directory, and append its Response to results."""
         client = client_for("ALICE", self.daemon.url)
 
         def run():
@@ -576,7 +576,7 @@ class ConcurrencyLimitTest(unittest.TestCase):
         upload = service.request("POST", f"/jmap/upload/{account}/", b"x", "text/plain")
         self.assertEqual(upload.status, 201, upload.body)
         thread.join()
-        # The directory that never answers gives a retryable error within
+        # The directory that never responds gives a retryable error within
         # its timeout, and the slot is free again.
         self.assertEqual(results[0].status, 503)
         self.assertEqual(results[0].json()["type"], PROBLEM_PREFIX + "serverUnavailable")
@@ -977,7 +977,7 @@ def private_mounts_supported(folder):
 class StoreFaultTest(unittest.TestCase):
     """The store's file system is full, then read-only. The daemon runs in
     a private mount namespace with its store on a 4 MiB tmpfs, so that
-    nothing outside the test changes; the test reaches the store through
+    nothing outside the test changes. The test reaches the store through
     /proc/PID/root. Creates and uploads fail with serverFail, nothing
     partial stays behind, earlier messages stay readable, and once there is
     room again creates work without a restart."""
@@ -1072,8 +1072,8 @@ def other_signers(name):
 
 
 def signed_encrypted_calls(name, tag, count):
-    """Return Email/set arguments with count creates from name to the other
-    signers, each to be signed and encrypted."""
+    """Return count creates from name to the other signers, keyed by
+    creation id, for an Email/set that signs and encrypts them."""
     return {f"c{j}": base_create(name, other_signers(name), f"{tag} {j}", f"{tag} {j} body\n")
             for j in range(count)}
 
@@ -1081,7 +1081,7 @@ def signed_encrypted_calls(name, tag, count):
 class ShutdownTest(unittest.TestCase):
     """SIGTERM while creates are running: every request either completes
     or fails on the connection, the daemon exits with status 0, and the
-    store holds every message it reported created, each complete, and
+    store contains every message it reported created, each complete, and
     nothing half-written."""
 
     def test_sigterm_under_load(self):

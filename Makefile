@@ -6,7 +6,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BUILDDIR ?= build
 CC ?= cc
-PKGS := libmicrohttpd jansson ldap openssl
+PKGS := libmicrohttpd jansson ldap openssl libidn2
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -5,8 +5,10 @@
 set -euo pipefail
 
 packages=(
-	# build
+	# build; libidn2 converts internationalised mail domains to A-labels
+	# (IDNA2008 with the UTS #46 mapping) for directory lookups
 	gcc make pkg-config libmicrohttpd-dev libjansson-dev libldap-dev libssl-dev check
+	libidn2-dev
 	# test environment and independent S/MIME implementations (Bouncy
 	# Castle runs on the JDK)
 	openssl slapd ldap-utils gpgsm libnss3-tools curl python3

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "certs/mailaddr.h"
 #include "util/fsutil.h"
 #include "util/xmalloc.h"
 
@@ -208,7 +209,8 @@ static const char *const config_directory_keys[] = {
 	"name", "uris", "startTls", "caFile", "tlsCertFile", "tlsKeyFile", "bind",
 	"base", "scope", "filter",
 	"attributes", "timeoutSeconds", "sizeLimit", "domains", "caBase", "caFilter",
-	"revocation", NULL
+	"revocation", "batchSize", "cacheTtlSeconds", "negativeCacheTtlSeconds", "cacheSize",
+	"caseSensitiveLocalPart", NULL
 };
 static const char *const config_bind_keys[] = {
 	"method", "dn", "passwordFile", NULL
@@ -307,6 +309,23 @@ config_parse_directory(struct config_parser *p, json_t *dir, size_t index,
 	out->domains = config_strings(p, dir, where, "domains", false, &out->domain_count);
 	out->ca_base = config_string(p, dir, where, "caBase", NULL);
 	out->ca_filter = config_string(p, dir, where, "caFilter", NULL);
+	out->batch_size = (int)config_int(p, dir, where, "batchSize",
+	    DIRECTORY_DEFAULT_BATCH_SIZE, 1, 1000);
+	out->cache_ttl = (int)config_int(p, dir, where, "cacheTtlSeconds", 300, 0, 86400);
+	out->negative_cache_ttl = (int)config_int(p, dir, where, "negativeCacheTtlSeconds",
+	    60, 0, 86400);
+	out->cache_size = (size_t)config_int(p, dir, where, "cacheSize",
+	    DIRECTORY_DEFAULT_CACHE_SIZE, 1, 1000000);
+	out->case_sensitive_local_part = config_bool(p, dir, where, "caseSensitiveLocalPart",
+	    false);
+	for (size_t i = 0; i < out->domain_count; i++) {
+		char *error = NULL, *ascii = mailaddr_domain_ascii(out->domains[i], &error);
+
+		if (ascii == NULL)
+			config_fail(p, "option \"%s.domains[%zu]\": %s", where, i, error);
+		free(ascii);
+		free(error);
+	}
 
 	if (out->name == NULL)
 		config_fail(p, "option \"%s.name\" is missing", where);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <openssl/x509v3.h>
 
 #include "certs/directory.h"
@@ -45,14 +46,16 @@ usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: smimegw serve --config FILE\n"
-	    "       smimegw lookup --config FILE [--verbose] ADDRESS...\n"
+	    "       smimegw lookup --config FILE [--json] [--verbose] ADDRESS...\n"
 	    "       smimegw --version\n"
 	    "\n"
 	    "serve   run the JMAP S/MIME gateway described by the configuration FILE\n"
 	    "lookup  resolve each ADDRESS in the configured directories and show every\n"
 	    "        candidate certificate with its verdict and the one chosen; exit status\n"
 	    "        0 when every address has a usable certificate, 1 when some do not,\n"
-	    "        2 on error; --verbose also prints the log lines of the lookup\n");
+	    "        2 when a directory or revocation service could not be asked or an\n"
+	    "        ADDRESS is invalid; --json prints the same report as one JSON object,\n"
+	    "        --verbose also prints the log lines of the lookup\n");
 }
 
 static void
@@ -218,33 +221,118 @@ lookup_key_type(X509 *cert)
 	}
 }
 
-static void
-lookup_print_candidate(const struct cert_verdict *v, bool chosen)
+static const char *
+lookup_status_name(enum resolve_status status)
 {
-	char subject[512], serial_hex[128] = "?", nb[32], na[32];
-	ASN1_INTEGER *serial = X509_get_serialNumber(v->candidate.cert);
-	BIGNUM *bn = ASN1_INTEGER_to_BN(serial, NULL);
-	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
-
-	X509_NAME_oneline(X509_get_subject_name(v->candidate.cert), subject, sizeof(subject));
-	if (hex != NULL)
-		snprintf(serial_hex, sizeof(serial_hex), "%s", hex);
-	printf("  %s candidate: directory=%s dn=%s attribute=%s\n", chosen ? "*" : "-",
-	    v->candidate.directory, v->candidate.dn, v->candidate.attribute);
-	printf("      subject=%s serial=%s key=%s\n", subject, serial_hex,
-	    lookup_key_type(v->candidate.cert));
-	printf("      valid %s .. %s\n",
-	    cert_time_string(X509_get0_notBefore(v->candidate.cert), nb, sizeof(nb)),
-	    cert_time_string(X509_get0_notAfter(v->candidate.cert), na, sizeof(na)));
-	printf("      verdict=%s%s%s\n", cert_reason_name(v->reason),
-	    v->detail != NULL ? " detail=" : "", v->detail != NULL ? v->detail : "");
-	OPENSSL_free(hex);
-	BN_free(bn);
+	return status == RESOLVE_OK ? "usable" :
+	    status == RESOLVE_NO_VALID ? "noValidCertificate" : "unavailable";
 }
 
-static int
-cmd_lookup(const char *config_path, bool verbose, char **addresses, int count)
+/* Returns one candidate with its verdict as a JSON object; the text output
+ * prints the same members. */
+static json_t *
+lookup_candidate_json(const struct cert_verdict *v, bool chosen)
 {
+	X509 *cert = v->candidate.cert;
+	char *subject = cert_subject_string(cert);
+	char *serial = cert_serial_string(cert);
+	char *issuer = NULL, nb[32], na[32];
+	BIO *bio = BIO_new(BIO_s_mem());
+	json_t *o;
+
+	if (bio != NULL && X509_NAME_print_ex(bio, X509_get_issuer_name(cert), 0,
+	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+		char *data = NULL;
+		long len = BIO_get_mem_data(bio, &data);
+
+		issuer = xstrndup(data, (size_t)len);
+	}
+	BIO_free(bio);
+	o = json_pack("{ss ss ss ss ss ss ss ss ss ss ss* sb}",
+	    "directory", v->candidate.directory, "dn", v->candidate.dn,
+	    "attribute", v->candidate.attribute, "subject", subject,
+	    "issuer", issuer != NULL ? issuer : "", "serial", serial,
+	    "notBefore", cert_time_string(X509_get0_notBefore(cert), nb, sizeof(nb)),
+	    "notAfter", cert_time_string(X509_get0_notAfter(cert), na, sizeof(na)),
+	    "keyType", lookup_key_type(cert), "verdict", cert_reason_name(v->reason),
+	    "detail", v->detail, "chosen", chosen);
+	free(issuer);
+	free(serial);
+	free(subject);
+	return o;
+}
+
+/* Returns the report of one address: its status, the reason and detail,
+ * every candidate and, after soft-fail, the serial whose revocation status
+ * is unknown. */
+static json_t *
+lookup_address_json(const char *address, const struct cert_resolution *res)
+{
+	json_t *candidates = json_array();
+	size_t chosen = (size_t)-1;
+
+	if (res->status == RESOLVE_OK)
+		cert_choose(res->verdicts, res->verdict_count, true, &chosen);
+	for (size_t k = 0; k < res->verdict_count; k++)
+		json_array_append_new(candidates, lookup_candidate_json(&res->verdicts[k],
+		    k == chosen));
+	return json_pack("{ss ss ss ss* so ss*}", "address", address,
+	    "status", lookup_status_name(res->status),
+	    "reason", cert_reason_name(res->reason), "detail", res->detail,
+	    "candidates", candidates, "revocationUnknownSerial", res->unknown_serial);
+}
+
+/* Prints the report of one address (see lookup_address_json) as text. */
+static void
+lookup_print_text(json_t *report)
+{
+	const char *status = json_string_value(json_object_get(report, "status"));
+	const char *detail = json_string_value(json_object_get(report, "detail"));
+	const char *unknown = json_string_value(json_object_get(report,
+	    "revocationUnknownSerial"));
+	json_t *c;
+	size_t k;
+
+	printf("%s: %s\n", json_string_value(json_object_get(report, "address")),
+	    strcmp(status, "usable") == 0 ? "usable" :
+	    strcmp(status, "unavailable") == 0 ? "unavailable" :
+	    strcmp(status, "invalidAddress") == 0 ? "invalid email address" :
+	    "no valid certificate");
+	json_array_foreach(json_object_get(report, "candidates"), k, c) {
+		const char *cd = json_string_value(json_object_get(c, "detail"));
+
+		printf("  %s candidate: directory=%s dn=%s attribute=%s\n",
+		    json_is_true(json_object_get(c, "chosen")) ? "*" : "-",
+		    json_string_value(json_object_get(c, "directory")),
+		    json_string_value(json_object_get(c, "dn")),
+		    json_string_value(json_object_get(c, "attribute")));
+		printf("      subject=%s issuer=%s\n",
+		    json_string_value(json_object_get(c, "subject")),
+		    json_string_value(json_object_get(c, "issuer")));
+		printf("      serial=%s key=%s valid %s .. %s\n",
+		    json_string_value(json_object_get(c, "serial")),
+		    json_string_value(json_object_get(c, "keyType")),
+		    json_string_value(json_object_get(c, "notBefore")),
+		    json_string_value(json_object_get(c, "notAfter")));
+		printf("      verdict=%s%s%s\n", json_string_value(json_object_get(c, "verdict")),
+		    cd != NULL ? " detail=" : "", cd != NULL ? cd : "");
+	}
+	if (detail != NULL)
+		printf("  %s: %s\n", strcmp(status, "usable") == 0 ? "chosen" : "reason", detail);
+	if (unknown != NULL)
+		printf("  warning: accepted by soft-fail although the revocation status "
+		    "of serial %s is unknown\n", unknown);
+}
+
+/* Resolves every address in one batch and prints a report per address, as
+ * text or as one JSON object {"addresses": [...], "exitStatus": N}. */
+static int
+cmd_lookup(const char *config_path, bool verbose, bool json, char **addresses, int count)
+{
+	struct cert_resolution *results = xcalloc((size_t)count + 1, sizeof(*results));
+	char **valid = xcalloc((size_t)count + 1, sizeof(*valid));
+	json_t *reports = json_array();
+	size_t valid_count = 0;
 	struct smimegw gw;
 	char *error = NULL;
 	int ret = 0;
@@ -253,38 +341,51 @@ cmd_lookup(const char *config_path, bool verbose, char **addresses, int count)
 		fprintf(stderr, "smimegw: %s\n", error);
 		free(error);
 		smimegw_close(&gw);
+		free(results);
+		free(valid);
+		json_decref(reports);
 		return 2;
 	}
 	/* The report below repeats what the log lines contain; print them on request. */
 	log_set_level(verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN);
+	/* Invalid addresses are not looked up; the others share the searches. */
 	for (int i = 0; i < count; i++) {
-		struct cert_resolution res = { 0 };
-		size_t chosen = (size_t)-1;
-
-		if (!mime_address_is_valid(addresses[i])) {
-			printf("%s: invalid email address\n", addresses[i]);
-			ret = 2;
-			continue;
-		}
-
-		cert_resolve(gw.resolver, addresses[i], CERT_PURPOSE_ENCRYPT, time(NULL), &res);
-		if (res.status == RESOLVE_OK)
-			cert_choose(res.verdicts, res.verdict_count, true, &chosen);
-		printf("%s: %s\n", addresses[i], res.status == RESOLVE_OK ? "usable" :
-		    res.status == RESOLVE_NO_VALID ? "no valid certificate" : "unavailable");
-		for (size_t k = 0; k < res.verdict_count; k++)
-			lookup_print_candidate(&res.verdicts[k], k == chosen);
-		if (res.detail != NULL)
-			printf("  %s: %s\n", res.status == RESOLVE_OK ? "chosen" : "reason", res.detail);
-		if (res.unknown_serial != NULL)
-			printf("  warning: accepted by soft-fail although the revocation status "
-			    "of serial %s is unknown\n", res.unknown_serial);
-		if (res.status == RESOLVE_UNAVAILABLE)
-			ret = 2;
-		else if (res.status == RESOLVE_NO_VALID && ret == 0)
-			ret = 1;
-		cert_resolution_clear(&res);
+		if (mime_address_is_valid(addresses[i]))
+			valid[valid_count++] = addresses[i];
 	}
+	cert_resolve_many(gw.resolver, valid, valid_count, CERT_PURPOSE_ENCRYPT, time(NULL),
+	    results);
+	for (int i = 0, v = 0; i < count; i++) {
+		json_t *report;
+
+		if (valid[v] != addresses[i]) {
+			report = json_pack("{ss ss ss ss s[]}", "address", addresses[i],
+			    "status", "invalidAddress", "reason", "invalid",
+			    "detail", "not a valid email address", "candidates");
+			ret = 2;
+		} else {
+			report = lookup_address_json(addresses[i], &results[v]);
+			if (results[v].status == RESOLVE_UNAVAILABLE)
+				ret = 2;
+			else if (results[v].status == RESOLVE_NO_VALID && ret == 0)
+				ret = 1;
+			cert_resolution_clear(&results[v++]);
+		}
+		if (!json)
+			lookup_print_text(report);
+		json_array_append_new(reports, report);
+	}
+	if (json) {
+		json_t *out = json_pack("{so si}", "addresses", reports, "exitStatus", ret);
+
+		json_dumpf(out, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+		putchar('\n');
+		json_decref(out);
+	} else {
+		json_decref(reports);
+	}
+	free(results);
+	free(valid);
 	smimegw_close(&gw);
 	return ret;
 }
@@ -295,12 +396,13 @@ main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = NULL, *command;
-	bool verbose = false;
+	bool verbose = false, json = false;
 	int opt;
 
 	if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
@@ -321,6 +423,9 @@ main(int argc, char **argv)
 		case 'v':
 			verbose = true;
 			break;
+		case 'j':
+			json = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -337,7 +442,7 @@ main(int argc, char **argv)
 	if (strcmp(command, "serve") == 0 && optind == argc)
 		return cmd_serve(config_path);
 	if (strcmp(command, "lookup") == 0 && optind < argc)
-		return cmd_lookup(config_path, verbose, argv + optind, argc - optind);
+		return cmd_lookup(config_path, verbose, json, argv + optind, argc - optind);
 	if (strcmp(command, "lookup") == 0)
 		fprintf(stderr, "smimegw: lookup needs at least one ADDRESS\n");
 	else if (strcmp(command, "serve") == 0)

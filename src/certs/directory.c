@@ -1,5 +1,6 @@
 /* Certificate directories over LDAP: a connection pool per directory,
- * certificate lookup by address and user lookup for authentication. */
+ * searches, CRLs of CA entries and user lookup for authentication. The
+ * certificate lookups by address are in directory_lookup.c. */
 #include "certs/directory.h"
 
 #include <pthread.h>
@@ -12,34 +13,15 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "certs/certvalue.h"
+#include "certs/directory_internal.h"
+#include "certs/mailaddr.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
-
-/* Idle connections kept per directory. Threads that need more at the same
- * time open more, which are closed when returned to a full pool. */
-#define DIRECTORY_POOL_SIZE 4
 
 static const char *const directory_default_attributes[] = {
 	"userSMIMECertificate;binary",
 	"userSMIMECertificate",
 	"userCertificate;binary",
-};
-
-struct directory {
-	struct directory_config cfg;
-	char **attrs;		/* NULL-terminated, for ldap_search_ext_s */
-	pthread_mutex_t lock;
-	LDAP *idle[DIRECTORY_POOL_SIZE];
-	size_t idle_count;
-};
-
-/* One finished search: the connection it ran on (returned to the pool by
- * directory_search_end) and its result. */
-struct directory_search {
-	LDAP *ld;
-	LDAPMessage *res;
-	int rc;
 };
 
 static char **
@@ -92,7 +74,23 @@ directory_new(const struct directory_config *cfg)
 	c->ca_base = xstrdup(cfg->ca_base);
 	c->ca_filter = xstrdup(cfg->ca_filter != NULL ? cfg->ca_filter :
 	    "(&(objectClass=pkiCA)(cn=%s))");
-	dir->attrs = c->attributes;
+	if (c->batch_size <= 0)
+		c->batch_size = DIRECTORY_DEFAULT_BATCH_SIZE;
+	if (c->cache_size == 0)
+		c->cache_size = DIRECTORY_DEFAULT_CACHE_SIZE;
+	dir->domains_ascii = xcalloc(c->domain_count + 1, sizeof(*dir->domains_ascii));
+	for (size_t i = 0; i < c->domain_count; i++) {
+		char *error = NULL;
+
+		dir->domains_ascii[i] = mailaddr_domain_ascii(c->domains[i], &error);
+		if (dir->domains_ascii[i] == NULL) {
+			log_warn("directory domain unusable directory=%s domain=\"%s\" "
+			    "error=\"%s\"", c->name, c->domains[i], error);
+			free(error);
+			dir->domains_ascii[i] = xstrdup(c->domains[i]);
+		}
+	}
+	directory_lookup_init(dir);
 	pthread_mutex_init(&dir->lock, NULL);
 	return dir;
 }
@@ -127,6 +125,8 @@ directory_free(struct directory *dir)
 	for (size_t i = 0; i < dir->idle_count; i++)
 		ldap_unbind_ext_s(dir->idle[i], NULL, NULL);
 	pthread_mutex_destroy(&dir->lock);
+	directory_lookup_clear(dir);
+	directory_strv_free(dir->domains_ascii, dir->cfg.domain_count);
 	directory_config_clear(&dir->cfg);
 	free(dir);
 }
@@ -147,16 +147,22 @@ bool
 directory_serves(const struct directory *dir, const char *email)
 {
 	const char *at = strrchr(email, '@');
+	char *domain, *error = NULL;
+	bool served = false;
 
 	if (dir->cfg.domain_count == 0)
 		return true;
 	if (at == NULL)
 		return false;
-	for (size_t i = 0; i < dir->cfg.domain_count; i++) {
-		if (strcasecmp(at + 1, dir->cfg.domains[i]) == 0)
-			return true;
+	domain = mailaddr_domain_ascii(at + 1, &error);
+	if (domain == NULL) {
+		free(error);
+		return false;
 	}
-	return false;
+	for (size_t i = 0; i < dir->cfg.domain_count && !served; i++)
+		served = strcmp(domain, dir->domains_ascii[i]) == 0;
+	free(domain);
+	return served;
 }
 
 /* Takes an idle connection, or opens one when fresh or the pool is empty.
@@ -203,11 +209,7 @@ directory_release(struct directory *dir, LDAP *ld, int rc)
 		ldap_unbind_ext_s(ld, NULL, NULL);
 }
 
-/* Runs a search under base with scope. A pooled connection that the server
- * has closed is replaced and the search repeated once. Returns 0 with *s
- * filled (even when the search failed: s->rc), or -1 with *error_r when no
- * connection could be opened. */
-static int
+int
 directory_search_run(struct directory *dir, const char *base, int scope,
     const char *filter, char **attrs, int size_limit, struct directory_search *s,
     char **error_r)
@@ -234,7 +236,7 @@ directory_search_run(struct directory *dir, const char *base, int scope,
 	return 0;
 }
 
-static void
+void
 directory_search_end(struct directory *dir, struct directory_search *s)
 {
 	ldap_msgfree(s->res);
@@ -243,9 +245,7 @@ directory_search_end(struct directory *dir, struct directory_search *s)
 	s->res = NULL;
 }
 
-/* Returns an allocated message for a failed search, naming the directory
- * and the URI of the connection. */
-static char *
+char *
 directory_search_error(const struct directory *dir, const struct directory_search *s,
     const char *what)
 {
@@ -262,7 +262,7 @@ directory_search_error(const struct directory *dir, const struct directory_searc
 	return msg;
 }
 
-static int
+int
 directory_count_type(LDAP *ld, LDAPMessage *res, int type)
 {
 	int count = 0;
@@ -275,144 +275,7 @@ directory_count_type(LDAP *ld, LDAPMessage *res, int type)
 	return count;
 }
 
-static bool
-directory_has_candidate(const struct cert_candidates *out, X509 *cert)
-{
-	for (size_t i = 0; i < out->count; i++) {
-		if (X509_cmp(out->items[i].cert, cert) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* Parses every value of every returned attribute of entry into certs,
- * with the attribute each came from in (*attrs_r)[i] (allocated). */
-static void
-directory_parse_entry(const struct directory *dir, LDAP *ld, LDAPMessage *entry,
-    const char *dn, STACK_OF(X509) *certs, char ***attrs_r)
-{
-	BerElement *ber = NULL;
-	char **attrs = NULL;
-
-	for (char *attr = ldap_first_attribute(ld, entry, &ber); attr != NULL;
-	    attr = ldap_next_attribute(ld, entry, ber)) {
-		struct berval **vals = ldap_get_values_len(ld, entry, attr);
-
-		for (int v = 0; vals != NULL && vals[v] != NULL; v++) {
-			int before = sk_X509_num(certs);
-			char *error = NULL;
-
-			if (certvalue_parse((const unsigned char *)vals[v]->bv_val,
-			    vals[v]->bv_len, certs, &error) < 0) {
-				log_debug("directory value skipped directory=%s dn=\"%s\" "
-				    "attribute=%s error=\"%s\"", dir->cfg.name, dn, attr, error);
-				free(error);
-				continue;
-			}
-			attrs = xreallocarray(attrs, (size_t)sk_X509_num(certs), sizeof(*attrs));
-			for (int i = before; i < sk_X509_num(certs); i++)
-				attrs[i] = xstrdup(attr);
-		}
-		ldap_value_free_len(vals);
-		ldap_memfree(attr);
-	}
-	ber_free(ber, 0);
-	*attrs_r = attrs;
-}
-
-/* Appends a candidate for every certificate of entry that is not a CA
- * certificate and not already in out. */
-static void
-directory_take_entry(const struct directory *dir, LDAP *ld, LDAPMessage *entry,
-    struct cert_candidates *out)
-{
-	char *dn = ldap_get_dn(ld, entry);
-	STACK_OF(X509) *certs = sk_X509_new_null();
-	char **attrs = NULL;
-	int n;
-
-	if (certs == NULL)
-		abort();
-	directory_parse_entry(dir, ld, entry, dn != NULL ? dn : "", certs, &attrs);
-	n = sk_X509_num(certs);
-	for (int i = 0; i < n; i++) {
-		X509 *cert = sk_X509_value(certs, i);
-		struct cert_candidate *c;
-
-		if ((X509_get_extension_flags(cert) & EXFLAG_CA) != 0 ||
-		    directory_has_candidate(out, cert))
-			continue;
-		out->items = xreallocarray(out->items, out->count + 1, sizeof(*out->items));
-		c = &out->items[out->count++];
-		X509_up_ref(cert);
-		c->cert = cert;
-		c->extra = sk_X509_new_null();
-		if (c->extra == NULL)
-			abort();
-		for (int j = 0; j < n; j++) {
-			if (j == i)
-				continue;
-			X509_up_ref(sk_X509_value(certs, j));
-			sk_X509_push(c->extra, sk_X509_value(certs, j));
-		}
-		c->directory = xstrdup(dir->cfg.name);
-		c->dn = xstrdup(dn != NULL ? dn : "");
-		c->attribute = xstrdup(attrs[i]);
-	}
-	for (int i = 0; i < n; i++)
-		free(attrs[i]);
-	free(attrs);
-	sk_X509_pop_free(certs, X509_free);
-	ldap_memfree(dn);
-}
-
-enum lookup_status
-directory_lookup(struct directory *dir, const char *email,
-    struct cert_candidates *out, char **error_r)
-{
-	char *filter = ldapconn_filter_build(dir->cfg.filter, email);
-	struct directory_search s = { NULL, NULL, 0 };
-	size_t before = out->count;
-	enum lookup_status status;
-	int entries;
-
-	if (directory_search_run(dir, dir->cfg.base, dir->cfg.scope, filter, dir->attrs,
-	    dir->cfg.size_limit, &s, error_r) < 0) {
-		free(filter);
-		return LOOKUP_UNAVAILABLE;
-	}
-	if (s.rc != LDAP_SUCCESS) {
-		*error_r = directory_search_error(dir, &s, "search failed");
-		status = LOOKUP_UNAVAILABLE;
-		goto out;
-	}
-
-	entries = directory_count_type(s.ld, s.res, LDAP_RES_SEARCH_ENTRY);
-	for (LDAPMessage *m = ldap_first_entry(s.ld, s.res); m != NULL;
-	    m = ldap_next_entry(s.ld, m))
-		directory_take_entry(dir, s.ld, m, out);
-
-	if (out->count > before) {
-		status = LOOKUP_FOUND;
-	} else if (directory_count_type(s.ld, s.res, LDAP_RES_SEARCH_REFERENCE) > 0) {
-		/* The entry may be on the server referred to, which is not
-		 * queried, so the address is neither found nor ruled out. */
-		*error_r = xasprintf("directory %s: search for %s returned only "
-		    "search references, which are not followed", dir->cfg.name, filter);
-		status = LOOKUP_UNAVAILABLE;
-	} else {
-		status = LOOKUP_NOT_FOUND;
-	}
-	log_debug("directory lookup directory=%s filter=%s entries=%d candidates=%zu",
-	    dir->cfg.name, filter, entries, out->count - before);
-out:
-	directory_search_end(dir, &s);
-	free(filter);
-	return status;
-}
-
-/* Returns the first commonName of name as allocated UTF-8, or NULL. */
-static char *
+char *
 directory_common_name(const X509_NAME *name)
 {
 	int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
@@ -431,102 +294,6 @@ directory_common_name(const X509_NAME *name)
 	cn = xstrndup((const char *)utf8, (size_t)len);
 	OPENSSL_free(utf8);
 	return cn;
-}
-
-/* Returns true when value is a DER CRL issued by the subject of issuer. */
-static bool
-directory_crl_of(const struct berval *value, X509 *issuer)
-{
-	const unsigned char *p = (const unsigned char *)value->bv_val;
-	X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)value->bv_len);
-	bool match = crl != NULL &&
-	    X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) == 0;
-
-	X509_CRL_free(crl);
-	ERR_clear_error();
-	return match;
-}
-
-/* Copies the first CRL of issuer among the CRL values of entry. */
-static bool
-directory_take_crl(LDAP *ld, LDAPMessage *entry, X509 *issuer, size_t max_size,
-    unsigned char **der_r, size_t *len_r)
-{
-	BerElement *ber = NULL;
-	bool found = false;
-
-	for (char *attr = ldap_first_attribute(ld, entry, &ber); attr != NULL && !found;
-	    attr = ldap_next_attribute(ld, entry, ber)) {
-		struct berval **vals = NULL;
-
-		if (strncasecmp(attr, "certificateRevocationList", 25) == 0 &&
-		    (attr[25] == '\0' || attr[25] == ';'))
-			vals = ldap_get_values_len(ld, entry, attr);
-		for (int i = 0; vals != NULL && vals[i] != NULL && !found; i++) {
-			if (vals[i]->bv_len > max_size || !directory_crl_of(vals[i], issuer))
-				continue;
-			*der_r = xmalloc(vals[i]->bv_len);
-			memcpy(*der_r, vals[i]->bv_val, vals[i]->bv_len);
-			*len_r = vals[i]->bv_len;
-			found = true;
-		}
-		ldap_value_free_len(vals);
-		ldap_memfree(attr);
-	}
-	ber_free(ber, 0);
-	return found;
-}
-
-bool
-directory_has_cas(const struct directory *dir)
-{
-	return dir->cfg.ca_base != NULL;
-}
-
-enum lookup_status
-directory_find_crl(struct directory *dir, X509 *issuer, size_t max_size,
-    unsigned char **der_r, size_t *len_r, char **error_r)
-{
-	char *attrs[] = { "certificateRevocationList;binary", "certificateRevocationList",
-	    NULL };
-	char *cn = directory_common_name(X509_get_subject_name(issuer));
-	struct directory_search s = { NULL, NULL, 0 };
-	enum lookup_status status = LOOKUP_NOT_FOUND;
-	char *filter;
-
-	if (dir->cfg.ca_base == NULL || cn == NULL) {
-		*error_r = cn == NULL ? xasprintf("directory %s: the issuer has no "
-		    "commonName to search its CA entry by", dir->cfg.name) :
-		    xasprintf("directory %s: caBase is not configured", dir->cfg.name);
-		free(cn);
-		return LOOKUP_NOT_FOUND;
-	}
-	filter = ldapconn_filter_build(dir->cfg.ca_filter, cn);
-	free(cn);
-	if (directory_search_run(dir, dir->cfg.ca_base, LDAP_SCOPE_SUBTREE, filter, attrs,
-	    dir->cfg.size_limit, &s, error_r) < 0) {
-		free(filter);
-		return LOOKUP_UNAVAILABLE;
-	}
-	if (s.rc != LDAP_SUCCESS && s.rc != LDAP_SIZELIMIT_EXCEEDED) {
-		*error_r = directory_search_error(dir, &s, "CA entry search failed");
-		status = LOOKUP_UNAVAILABLE;
-		goto out;
-	}
-	for (LDAPMessage *m = ldap_first_entry(s.ld, s.res); m != NULL &&
-	    status == LOOKUP_NOT_FOUND; m = ldap_next_entry(s.ld, m)) {
-		if (directory_take_crl(s.ld, m, issuer, max_size, der_r, len_r))
-			status = LOOKUP_FOUND;
-	}
-	if (status == LOOKUP_NOT_FOUND)
-		*error_r = xasprintf("directory %s: no CA entry under \"%s\" matching %s has "
-		    "a CRL of the issuer", dir->cfg.name, dir->cfg.ca_base, filter);
-	log_debug("directory CRL lookup directory=%s filter=%s found=%s", dir->cfg.name,
-	    filter, status == LOOKUP_FOUND ? "yes" : "no");
-out:
-	directory_search_end(dir, &s);
-	free(filter);
-	return status;
 }
 
 /* Copies the mail values of entry into an allocated array. Values with a

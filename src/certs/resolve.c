@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 
+#include "certs/mailaddr.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
@@ -195,11 +196,50 @@ cert_resolve_choose(struct cert_resolver *r, size_t dir_index, struct cert_verdi
 	return false;
 }
 
+/* Validates the candidate of v. When no chain to a trust anchor is found and
+ * the directory has CA entries, the CA certificates above it are fetched
+ * from them into the candidate's extra certificates and it is validated
+ * again. */
+static void
+cert_validate_candidate(struct cert_resolver *r, struct directory *dir,
+    struct cert_verdict *v, const char *email, enum cert_purpose purpose, time_t now,
+    STACK_OF(X509) **chain_r)
+{
+	char *error = NULL, *detail;
+
+	v->reason = cert_validate_chain(r->trust, v->candidate.cert, v->candidate.extra,
+	    email, purpose, now, chain_r, &v->detail);
+	if (v->reason != CERT_UNTRUSTED || !directory_has_cas(dir))
+		return;
+	switch (directory_find_issuers(dir, v->candidate.cert, now, v->candidate.extra,
+	    &error)) {
+	case LOOKUP_FOUND:
+		free(v->detail);
+		v->reason = cert_validate_chain(r->trust, v->candidate.cert,
+		    v->candidate.extra, email, purpose, now, chain_r, &v->detail);
+		detail = xasprintf("%s; with CA certificates from the CA entries of "
+		    "directory %s", v->detail, directory_name(dir));
+		free(v->detail);
+		v->detail = detail;
+		break;
+	case LOOKUP_NOT_FOUND:
+		break;
+	case LOOKUP_UNAVAILABLE:
+		v->unavailable = true;
+		detail = xasprintf("%s; the CA entries that may hold its issuer could not "
+		    "be searched: %s", v->detail, error);
+		free(v->detail);
+		v->detail = detail;
+		free(error);
+		break;
+	}
+}
+
 /* Validates every candidate of one directory into res->verdicts and, when
  * one or more are valid and not revoked, chooses one and sets res to
  * RESOLVE_OK. */
 static void
-cert_resolve_batch(struct cert_resolver *r, size_t dir_index,
+cert_resolve_candidates(struct cert_resolver *r, size_t dir_index,
     struct cert_candidates *cands, const char *email, enum cert_purpose purpose,
     time_t now, struct cert_resolution *res)
 {
@@ -212,10 +252,11 @@ cert_resolve_batch(struct cert_resolver *r, size_t dir_index,
 	for (size_t i = 0; i < cands->count; i++) {
 		struct cert_verdict *v = &res->verdicts[first + i];
 
+		memset(v, 0, sizeof(*v));
 		v->candidate = cands->items[i];
 		memset(&cands->items[i], 0, sizeof(cands->items[i]));
-		v->reason = cert_validate_chain(r->trust, v->candidate.cert,
-		    v->candidate.extra, email, purpose, now, &chains[i], &v->detail);
+		cert_validate_candidate(r, r->dirs[dir_index], v, email, purpose, now,
+		    &chains[i]);
 		res->verdict_count++;
 
 		char *what = cert_describe(v);
@@ -251,18 +292,20 @@ cert_resolve_batch(struct cert_resolver *r, size_t dir_index,
 }
 
 /* Sets the outcome when no valid certificate was found. A candidate whose
- * revocation status is unknown makes the address unavailable, not invalid,
- * because that certificate may well be good. */
+ * revocation status is unknown, or whose CA entries could not be searched,
+ * makes the address unavailable, not invalid, because that certificate may
+ * well be good. skipped counts the certificates left out because they name
+ * other addresses. */
 static void
 cert_resolve_failed(struct cert_resolution *res, const char *email, bool served,
-    struct strbuf *unavailable)
+    size_t skipped, struct strbuf *unavailable)
 {
 	size_t newest;
 
 	for (size_t i = 0; i < res->verdict_count; i++) {
 		struct cert_verdict *v = &res->verdicts[i];
 
-		if (v->reason != CERT_REVOCATION_UNKNOWN)
+		if (v->reason != CERT_REVOCATION_UNKNOWN && !v->unavailable)
 			continue;
 		if (unavailable->len > 0)
 			strbuf_appends(unavailable, "; ");
@@ -278,9 +321,16 @@ cert_resolve_failed(struct cert_resolution *res, const char *email, bool served,
 	res->status = RESOLVE_NO_VALID;
 	if (!cert_choose(res->verdicts, res->verdict_count, false, &newest)) {
 		res->reason = CERT_NONE;
-		res->detail = served ?
-		    xasprintf("no certificate for %s was found in the directories", email) :
-		    xasprintf("no directory is configured for the domain of %s", email);
+		if (!served)
+			res->detail = xasprintf("no directory is configured for the domain of %s",
+			    email);
+		else if (skipped > 0)
+			res->detail = xasprintf("no certificate for %s was found in the "
+			    "directories; %zu certificates of the entries that match it are "
+			    "issued to other addresses", email, skipped);
+		else
+			res->detail = xasprintf("no certificate for %s was found in the "
+			    "directories", email);
 		return;
 	}
 
@@ -298,52 +348,113 @@ cert_resolve_failed(struct cert_resolution *res, const char *email, bool served,
 	free(what);
 }
 
+/* The state of a cert_resolve_many call, per address. */
+struct cert_resolve_state {
+	char *const *emails;
+	char **forms;		/* validation form: domain in A-labels; NULL: invalid */
+	size_t count;
+	bool *served;
+	size_t *skipped;
+	struct strbuf *unavailable;
+	enum cert_purpose purpose;
+	time_t now;
+	struct cert_resolution *results;
+};
+
+/* Looks up, in directory d, every address that it serves and that has no
+ * usable certificate yet, in one call of directory_lookup_many. */
+static void
+cert_resolve_directory(struct cert_resolver *r, size_t d, struct cert_resolve_state *st)
+{
+	struct directory *dir = r->dirs[d];
+	size_t *index = xcalloc(st->count + 1, sizeof(*index));
+	char **batch = xcalloc(st->count + 1, sizeof(*batch));
+	struct directory_result *found;
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->count; i++) {
+		if (st->forms[i] == NULL || st->results[i].status == RESOLVE_OK ||
+		    !directory_serves(dir, st->emails[i]))
+			continue;
+		st->served[i] = true;
+		index[n] = i;
+		batch[n++] = st->emails[i];
+	}
+	found = xcalloc(n + 1, sizeof(*found));
+	if (n > 0)
+		directory_lookup_many(dir, batch, n, st->now, found);
+	for (size_t k = 0; k < n; k++) {
+		size_t i = index[k];
+
+		st->skipped[i] += found[k].skipped;
+		if (found[k].status == LOOKUP_FOUND) {
+			cert_resolve_candidates(r, d, &found[k].candidates, st->forms[i], st->purpose,
+			    st->now, &st->results[i]);
+		} else if (found[k].status == LOOKUP_UNAVAILABLE) {
+			log_debug("cert lookup unavailable email=%s directory=%s error=\"%s\"",
+			    st->emails[i], directory_name(dir), found[k].error);
+			if (st->unavailable[i].len > 0)
+				strbuf_appends(&st->unavailable[i], "; ");
+			strbuf_appends(&st->unavailable[i], found[k].error);
+		}
+		directory_result_clear(&found[k]);
+	}
+	free(found);
+	free(batch);
+	free(index);
+}
+
+int
+cert_resolve_many(struct cert_resolver *r, char *const *emails, size_t count,
+    enum cert_purpose purpose, time_t now, struct cert_resolution *results)
+{
+	struct cert_resolve_state st = {
+		emails, xcalloc(count + 1, sizeof(char *)), count,
+		xcalloc(count + 1, sizeof(bool)), xcalloc(count + 1, sizeof(size_t)),
+		xcalloc(count + 1, sizeof(struct strbuf)), purpose, now, results,
+	};
+
+	for (size_t i = 0; i < count; i++) {
+		char *error = NULL;
+
+		memset(&results[i], 0, sizeof(results[i]));
+		results[i].status = RESOLVE_NO_VALID;
+		results[i].reason = CERT_NONE;
+		st.forms[i] = mailaddr_normalize(emails[i], false, &error);
+		if (st.forms[i] == NULL)
+			results[i].detail = error;
+	}
+	for (size_t d = 0; d < r->dir_count; d++)
+		cert_resolve_directory(r, d, &st);
+
+	for (size_t i = 0; i < count; i++) {
+		struct cert_resolution *res = &results[i];
+
+		if (res->status != RESOLVE_OK && st.forms[i] != NULL)
+			cert_resolve_failed(res, emails[i], st.served[i], st.skipped[i],
+			    &st.unavailable[i]);
+		strbuf_free(&st.unavailable[i]);
+		free(st.forms[i]);
+		log_debug("cert resolved email=%s purpose=%s status=%s reason=%s "
+		    "detail=\"%s\"", emails[i], purpose == CERT_PURPOSE_SIGN ? "sign" :
+		    "encrypt", res->status == RESOLVE_OK ? "ok" :
+		    res->status == RESOLVE_UNAVAILABLE ? "unavailable" : "noValid",
+		    cert_reason_name(res->reason), res->detail);
+	}
+	free(st.forms);
+	free(st.served);
+	free(st.skipped);
+	free(st.unavailable);
+	return 0;
+}
+
 int
 cert_resolve(struct cert_resolver *r, const char *email, enum cert_purpose purpose,
     time_t now, struct cert_resolution *res)
 {
-	struct strbuf unavailable = STRBUF_INIT;
-	bool served = false;
+	char *emails[] = { (char *)email };
 
-	memset(res, 0, sizeof(*res));
-	res->status = RESOLVE_NO_VALID;
-	res->reason = CERT_NONE;
-
-	for (size_t i = 0; i < r->dir_count && res->status != RESOLVE_OK; i++) {
-		struct directory *dir = r->dirs[i];
-		struct cert_candidates cands = { NULL, 0 };
-		char *error = NULL;
-
-		if (!directory_serves(dir, email))
-			continue;
-		served = true;
-		switch (directory_lookup(dir, email, &cands, &error)) {
-		case LOOKUP_FOUND:
-			cert_resolve_batch(r, i, &cands, email, purpose, now, res);
-			break;
-		case LOOKUP_NOT_FOUND:
-			break;
-		case LOOKUP_UNAVAILABLE:
-			log_debug("cert lookup unavailable email=%s directory=%s error=\"%s\"",
-			    email, directory_name(dir), error);
-			if (unavailable.len > 0)
-				strbuf_appends(&unavailable, "; ");
-			strbuf_appends(&unavailable, error);
-			free(error);
-			break;
-		}
-		cert_candidates_clear(&cands);
-	}
-
-	if (res->status != RESOLVE_OK)
-		cert_resolve_failed(res, email, served, &unavailable);
-	strbuf_free(&unavailable);
-	log_debug("cert resolved email=%s purpose=%s status=%s reason=%s detail=\"%s\"",
-	    email, purpose == CERT_PURPOSE_SIGN ? "sign" : "encrypt",
-	    res->status == RESOLVE_OK ? "ok" :
-	    res->status == RESOLVE_UNAVAILABLE ? "unavailable" : "noValid",
-	    cert_reason_name(res->reason), res->detail);
-	return 0;
+	return cert_resolve_many(r, emails, 1, purpose, now, res);
 }
 
 void

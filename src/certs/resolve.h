@@ -34,6 +34,9 @@ struct cert_verdict {
 	struct cert_candidate candidate;	/* owned */
 	enum cert_reason reason;
 	char *detail;		/* allocated human detail */
+	/* The verdict is CERT_UNTRUSTED only because the CA entries that may
+	 * hold an intermediate could not be searched. */
+	bool unavailable;
 };
 
 enum resolve_status { RESOLVE_OK, RESOLVE_NO_VALID, RESOLVE_UNAVAILABLE };
@@ -55,7 +58,9 @@ struct cert_resolution {
 };
 
 /* Resolves email for purpose at time now. The directories serving its
- * domain are queried in order, every candidate is validated, and among the
+ * domain are queried in order, every candidate is validated (with the CA
+ * certificates of the directory's CA entries when the configured ones do
+ * not reach a trust anchor), and among the
  * valid ones the latest notBefore wins (ties: the latest notAfter). With a
  * revocation checker, the valid candidates are checked in that order, with
  * the policy of their directory, until one is not revoked; a revoked one
@@ -72,6 +77,18 @@ struct cert_resolution {
  * cert_resolution_clear. */
 int cert_resolve(struct cert_resolver *r, const char *email,
     enum cert_purpose purpose, time_t now, struct cert_resolution *res);
+
+/* Resolves count addresses like cert_resolve and fills results[i] for
+ * emails[i], with one directory_lookup_many call per directory for every
+ * address that the directory serves and that has no usable certificate
+ * from an earlier directory, so that a message's recipients cost one
+ * search per directory and batch. Certificates are validated against the
+ * address with its domain in A-labels. An address without '@' or with an
+ * invalid internationalised domain gets RESOLVE_NO_VALID, CERT_NONE and a
+ * detail saying why. Returns 0 always; the caller clears every result with
+ * cert_resolution_clear. */
+int cert_resolve_many(struct cert_resolver *r, char *const *emails, size_t count,
+    enum cert_purpose purpose, time_t now, struct cert_resolution *results);
 
 void cert_resolution_clear(struct cert_resolution *res);
 

@@ -206,50 +206,60 @@ email_smime_collect_recipients(struct jmap_context *ctx,
 	return 0;
 }
 
-/* Resolves a certificate for every recipient. Nothing is encrypted unless
- * all succeed. A permanent failure of any recipient gives
- * validEncryptionKeyNotFound naming each; otherwise an unreachable
- * directory or an unobtainable revocation status gives serverUnavailable,
- * so that clients retry. */
+/* Adds the outcome of one recipient to the certificates or to the invalid
+ * and unavailable lists. */
+static void
+email_smime_take_resolution(struct jmap_context *ctx, struct email_recipients *r,
+    const char *email, const struct cert_resolution *res, json_t *invalid,
+    struct strbuf *invalid_text, struct strbuf *unavailable_text)
+{
+	if (res->status == RESOLVE_OK) {
+		X509_up_ref(res->cert);
+		sk_X509_push(r->certs, res->cert);
+		if (res->unknown_serial != NULL)
+			log_warn("smime revocation unknown, accepted by soft-fail "
+			    "request=%s recipient=%s serial=%s reason=\"%s\"",
+			    ctx->request_id, email, res->unknown_serial, res->unknown_detail);
+	} else if (res->status == RESOLVE_NO_VALID) {
+		log_info("smime encrypt rejected request=%s recipient=%s reason=%s detail=\"%s\"",
+		    ctx->request_id, email, cert_reason_name(res->reason),
+		    res->detail != NULL ? res->detail : "");
+		json_array_append_new(invalid, json_pack("{ss ss}", "email", email,
+		    "reason", cert_reason_name(res->reason)));
+		strbuf_printf(invalid_text, "%s%s (%s)", invalid_text->len > 0 ? "; " : "",
+		    email, cert_reason_text(res->reason));
+	} else {
+		log_warn("smime encrypt unavailable request=%s recipient=%s detail=\"%s\"",
+		    ctx->request_id, email, res->detail != NULL ? res->detail : "");
+		strbuf_printf(unavailable_text, "%s%s: %s", unavailable_text->len > 0 ? "; " : "",
+		    email, res->detail != NULL ? res->detail :
+		    "directory or revocation service unavailable");
+	}
+}
+
+/* Resolves a certificate for every recipient, with one directory search
+ * per directory for all of them. Nothing is encrypted unless all succeed.
+ * A permanent failure of any recipient gives validEncryptionKeyNotFound
+ * naming each; otherwise an unreachable directory or an unobtainable
+ * revocation status gives serverUnavailable, so that clients retry. */
 static int
 email_smime_resolve_recipients(struct jmap_context *ctx, struct email_recipients *r,
     json_t **error_r)
 {
 	json_t *invalid = json_array();
 	struct strbuf invalid_text = STRBUF_INIT, unavailable_text = STRBUF_INIT;
-	time_t now = time(NULL);
+	struct cert_resolution *results = xcalloc(r->count + 1, sizeof(*results));
 	int ret = 0;
 
 	r->certs = sk_X509_new_null();
+	cert_resolve_many(ctx->server->resolver, r->emails, r->count, CERT_PURPOSE_ENCRYPT,
+	    time(NULL), results);
 	for (size_t i = 0; i < r->count; i++) {
-		struct cert_resolution res = { 0 };
-
-		cert_resolve(ctx->server->resolver, r->emails[i], CERT_PURPOSE_ENCRYPT, now, &res);
-		if (res.status == RESOLVE_OK) {
-			X509_up_ref(res.cert);
-			sk_X509_push(r->certs, res.cert);
-			if (res.unknown_serial != NULL)
-				log_warn("smime revocation unknown, accepted by soft-fail "
-				    "request=%s recipient=%s serial=%s reason=\"%s\"",
-				    ctx->request_id, r->emails[i], res.unknown_serial,
-				    res.unknown_detail);
-		} else if (res.status == RESOLVE_NO_VALID) {
-			log_info("smime encrypt rejected request=%s recipient=%s reason=%s detail=\"%s\"",
-			    ctx->request_id, r->emails[i], cert_reason_name(res.reason),
-			    res.detail != NULL ? res.detail : "");
-			json_array_append_new(invalid, json_pack("{ss ss}", "email", r->emails[i],
-			    "reason", cert_reason_name(res.reason)));
-			strbuf_printf(&invalid_text, "%s%s (%s)", invalid_text.len > 0 ? "; " : "",
-			    r->emails[i], cert_reason_text(res.reason));
-		} else {
-			log_warn("smime encrypt unavailable request=%s recipient=%s detail=\"%s\"",
-			    ctx->request_id, r->emails[i], res.detail != NULL ? res.detail : "");
-			strbuf_printf(&unavailable_text, "%s%s: %s", unavailable_text.len > 0 ? "; " : "",
-			    r->emails[i], res.detail != NULL ? res.detail :
-			    "directory or revocation service unavailable");
-		}
-		cert_resolution_clear(&res);
+		email_smime_take_resolution(ctx, r, r->emails[i], &results[i], invalid,
+		    &invalid_text, &unavailable_text);
+		cert_resolution_clear(&results[i]);
 	}
+	free(results);
 	if (json_array_size(invalid) > 0) {
 		*error_r = email_set_error("validEncryptionKeyNotFound",
 		    "no valid encryption certificate for: %s%s%s", strbuf_str(&invalid_text),

@@ -17,7 +17,9 @@
 
 #include "certs/certvalue.h"
 #include "certs/directory.h"
+#include "certs/directory_internal.h"
 #include "certs/keystore.h"
+#include "certs/mailaddr.h"
 #include "certs/resolve.h"
 #include "certs/validate.h"
 #include "util/ldapconn.h"
@@ -761,6 +763,60 @@ START_TEST(filter_build_table)
 }
 END_TEST
 
+/* ---- lookup forms of addresses ---- */
+
+static const struct {
+	const char *email;
+	bool fold;
+	const char *want;	/* NULL: rejected */
+} mailaddr_cases[] = {
+	{ "Bob@Corp.Example", true, "bob@corp.example" },
+	{ "Bob@Corp.Example", false, "Bob@corp.example" },
+	{ "erin@B\xc3\x9c" "CHER.example", true, "erin@xn--bcher-kva.example" },
+	{ "erin@b\xc3\xbc" "cher.example", false, "erin@xn--bcher-kva.example" },
+	{ "erin@XN--BCHER-KVA.example", true, "erin@xn--bcher-kva.example" },
+	{ "\"a@b\"@corp.example", true, "\"a@b\"@corp.example" },
+	{ "J\xc3\x9cRGEN@corp.example", true, "j\xc3\x9crgen@corp.example" },
+	{ "no-at-sign", true, NULL },
+	{ "@corp.example", true, NULL },
+	{ "bob@", true, NULL },
+	{ "bob@\xff.example", true, NULL },
+	{ "bob@\xcc\x81x.example", true, NULL },
+};
+
+START_TEST(mailaddr_normalize_table)
+{
+	char *error = NULL;
+	char *got = mailaddr_normalize(mailaddr_cases[_i].email, mailaddr_cases[_i].fold,
+	    &error);
+
+	if (mailaddr_cases[_i].want == NULL) {
+		ck_assert_ptr_null(got);
+		ck_assert_ptr_nonnull(error);
+		free(error);
+		return;
+	}
+	ck_assert_msg(got != NULL, "%s", error);
+	ck_assert_str_eq(got, mailaddr_cases[_i].want);
+	free(got);
+}
+END_TEST
+
+START_TEST(mailaddr_unicode_form_of_alabels)
+{
+	char *u = mailaddr_unicode_form("erin@xn--bcher-kva.example");
+
+	ck_assert_str_eq(u, "erin@b\xc3\xbc" "cher.example");
+	free(u);
+	u = mailaddr_unicode_form("erin@mail.xn--bcher-kva.example");
+	ck_assert_str_eq(u, "erin@mail.b\xc3\xbc" "cher.example");
+	free(u);
+	ck_assert_ptr_null(mailaddr_unicode_form("bob@corp.example"));
+	ck_assert_ptr_null(mailaddr_unicode_form("bob@xn--.example"));
+	ck_assert_ptr_null(mailaddr_unicode_form("no-at-sign"));
+}
+END_TEST
+
 /* ---- choice among candidates ---- */
 
 static struct cert_verdict
@@ -872,6 +928,78 @@ START_TEST(directory_serves_domains)
 }
 END_TEST
 
+START_TEST(directory_serves_idn_domains)
+{
+	struct directory_config cfg;
+	char *idn_domains[] = { "B\xc3\x9c" "CHER.example", "xn--zca.example" };
+	struct directory *dir;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.name = "idn";
+	cfg.conn.uris = closed_uri;
+	cfg.conn.uri_count = 1;
+	cfg.base = "dc=example";
+	cfg.domains = idn_domains;
+	cfg.domain_count = 2;
+	dir = directory_new(&cfg);
+	ck_assert(directory_serves(dir, "erin@b\xc3\xbc" "cher.example"));
+	ck_assert(directory_serves(dir, "erin@xn--bcher-kva.EXAMPLE"));
+	ck_assert(directory_serves(dir, "erin@\xc3\x9f.example"));
+	ck_assert(!directory_serves(dir, "erin@bucher.example"));
+	ck_assert(!directory_serves(dir, "erin@\xff.example"));
+	directory_free(dir);
+}
+END_TEST
+
+/* Filter templates and the equality assertions that map entries of a
+ * combined search back to addresses: attribute, prefix and suffix. */
+static const struct {
+	const char *filter;
+	size_t count;
+	const char *first[3];
+	const char *second[3];
+} assertion_cases[] = {
+	{ "(mail=%s)", 1, { "mail", "", "" }, { NULL, NULL, NULL } },
+	{ "(&(objectClass=person)(mail=%s))", 1, { "mail", "", "" }, { NULL, NULL, NULL } },
+	{ "(|(mail=%s)(proxyAddresses=smtp:%s))", 2, { "mail", "", "" },
+	  { "proxyAddresses", "smtp:", "" } },
+	{ "(uid=%s@legacy)", 1, { "uid", "", "@legacy" }, { NULL, NULL, NULL } },
+	{ "(mail=*%s)", 0, { NULL, NULL, NULL }, { NULL, NULL, NULL } },
+	{ "(mail~=%s)", 0, { NULL, NULL, NULL }, { NULL, NULL, NULL } },
+	{ "(mail:caseExactMatch:=%s)", 0, { NULL, NULL, NULL }, { NULL, NULL, NULL } },
+	{ "(|(cn=100%%)(mail=%s))", 1, { "mail", "", "" }, { NULL, NULL, NULL } },
+	{ "(mail=\\2a%s)", 0, { NULL, NULL, NULL }, { NULL, NULL, NULL } },
+};
+
+START_TEST(directory_filter_assertions)
+{
+	struct directory *dir;
+	struct directory_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.name = "corp";
+	cfg.conn.uris = closed_uri;
+	cfg.conn.uri_count = 1;
+	cfg.base = "dc=example";
+	cfg.filter = (char *)assertion_cases[_i].filter;
+	dir = directory_new(&cfg);
+	ck_assert_uint_eq(dir->assertion_count, assertion_cases[_i].count);
+	for (size_t k = 0; k < dir->assertion_count; k++) {
+		const char *const *want = k == 0 ? assertion_cases[_i].first :
+		    assertion_cases[_i].second;
+
+		ck_assert_str_eq(dir->assertions[k].attr, want[0]);
+		ck_assert_str_eq(dir->assertions[k].prefix, want[1]);
+		ck_assert_str_eq(dir->assertions[k].suffix, want[2]);
+	}
+	/* The certificate attributes come first, then the assertions' own. */
+	ck_assert_str_eq(dir->search_attrs[0], "userSMIMECertificate;binary");
+	if (dir->assertion_count > 0)
+		ck_assert_str_eq(dir->search_attrs[3], assertion_cases[_i].first[0]);
+	directory_free(dir);
+}
+END_TEST
+
 START_TEST(directory_unreachable)
 {
 	struct directory *dir = make_directory(0);
@@ -898,6 +1026,31 @@ START_TEST(resolve_unavailable)
 	ck_assert_ptr_null(res.cert);
 	ck_assert_ptr_nonnull(strstr(res.detail, "corp"));
 	cert_resolution_clear(&res);
+	cert_resolver_free(r);
+	directory_free(dir);
+}
+END_TEST
+
+START_TEST(resolve_many_unavailable_and_invalid)
+{
+	struct directory *dir = make_directory(0);
+	struct cert_resolver *r = cert_resolver_new(&dir, 1, trust_root_only);
+	char *emails[] = { ALICE, "bob@example.com", "no-at-sign", "Bob@EXAMPLE.com" };
+	struct cert_resolution res[4];
+
+	ck_assert_int_eq(cert_resolve_many(r, emails, 4, CERT_PURPOSE_ENCRYPT, test_now,
+	    res), 0);
+	for (size_t i = 0; i < 4; i++) {
+		if (i == 2)
+			continue;
+		ck_assert_int_eq(res[i].status, RESOLVE_UNAVAILABLE);
+		ck_assert_ptr_nonnull(strstr(res[i].detail, closed_uri[0]));
+	}
+	ck_assert_int_eq(res[2].status, RESOLVE_NO_VALID);
+	ck_assert_int_eq(res[2].reason, CERT_NONE);
+	ck_assert_ptr_nonnull(strstr(res[2].detail, "no-at-sign"));
+	for (size_t i = 0; i < 4; i++)
+		cert_resolution_clear(&res[i]);
 	cert_resolver_free(r);
 	directory_free(dir);
 }
@@ -1223,6 +1376,12 @@ certs_suite(void)
 	    (int)(sizeof(build_cases) / sizeof(build_cases[0])));
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("mailaddr");
+	tcase_add_loop_test(tc, mailaddr_normalize_table, 0,
+	    (int)(sizeof(mailaddr_cases) / sizeof(mailaddr_cases[0])));
+	tcase_add_test(tc, mailaddr_unicode_form_of_alabels);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("choose");
 	tcase_add_test(tc, choose_latest_not_before);
 	tcase_add_test(tc, choose_tie_latest_not_after);
@@ -1233,8 +1392,12 @@ certs_suite(void)
 	tc = tcase_create("directory");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, directory_serves_domains);
+	tcase_add_test(tc, directory_serves_idn_domains);
+	tcase_add_loop_test(tc, directory_filter_assertions, 0,
+	    (int)(sizeof(assertion_cases) / sizeof(assertion_cases[0])));
 	tcase_add_test(tc, directory_unreachable);
 	tcase_add_test(tc, resolve_unavailable);
+	tcase_add_test(tc, resolve_many_unavailable_and_invalid);
 	tcase_add_test(tc, resolve_no_directory);
 	tcase_add_test(tc, password_empty_rejected);
 	suite_add_tcase(s, tc);

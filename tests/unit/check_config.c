@@ -110,6 +110,11 @@ START_TEST(config_directory_defaults_and_values)
 	ck_assert_str_eq(d->conn.bind_password, "s3cret");
 	ck_assert_int_eq(d->conn.timeout_seconds, 5);
 	ck_assert_str_eq(d->domains[0], "corp.example");
+	ck_assert_int_eq(d->batch_size, 50);
+	ck_assert_int_eq(d->cache_ttl, 300);
+	ck_assert_int_eq(d->negative_cache_ttl, 60);
+	ck_assert_uint_eq(d->cache_size, 10000);
+	ck_assert(!d->case_sensitive_local_part);
 	ck_assert_str_eq(c->auth_directory, "corp");
 	ck_assert_ptr_null(config_find_directory(c, "other"));
 	free(pw);
@@ -148,6 +153,12 @@ static const struct {
 	  "directories[0].bind" },
 	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"directories\": [{\"name\": \"d\", \"uris\": [\"ldap://x/\"], \"base\": \"dc=x\"},"
 	  "{\"name\": \"d\", \"uris\": [\"ldap://y/\"], \"base\": \"dc=y\"}]}", "used twice" },
+	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"directories\": [{\"name\": \"d\", \"uris\": [\"ldap://x/\"], \"base\": \"dc=x\", \"batchSize\": 0}]}",
+	  "directories[0].batchSize" },
+	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"directories\": [{\"name\": \"d\", \"uris\": [\"ldap://x/\"], \"base\": \"dc=x\", \"cacheTtlSeconds\": -1}]}",
+	  "directories[0].cacheTtlSeconds" },
+	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"directories\": [{\"name\": \"d\", \"uris\": [\"ldap://x/\"], \"base\": \"dc=x\", \"domains\": [\"\u2603\u0301--x.example\"]}]}",
+	  "directories[0].domains[0]" },
 	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"ldap\": {\"directory\": \"nope\"}}}", "auth.ldap.directory" },
 	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"bearerTokens\": [{\"tokenFile\": \"missing\", \"account\": \"a@b\"}]}}",
 	  "auth.bearerTokens[0]" },
@@ -165,6 +176,25 @@ START_TEST(config_invalid_is_rejected)
 	ck_assert_msg(strstr(error, config_invalid_cases[_i].expected) != NULL,
 	    "error \"%s\" does not name \"%s\"", error, config_invalid_cases[_i].expected);
 	free(error);
+}
+END_TEST
+
+START_TEST(config_directory_cache_options)
+{
+	char *error = NULL;
+	struct config *c = config_from_text("{\"trust\": {\"anchors\": [\"r\"]},"
+	    "\"directories\": [{\"name\": \"d\", \"uris\": [\"ldap://x/\"], \"base\": \"dc=x\","
+	    "\"batchSize\": 7, \"cacheTtlSeconds\": 0, \"negativeCacheTtlSeconds\": 5,"
+	    "\"cacheSize\": 3, \"caseSensitiveLocalPart\": true,"
+	    "\"domains\": [\"b\u00fccher.example\"]}]}", &error);
+
+	ck_assert_msg(c != NULL, "%s", error);
+	ck_assert_int_eq(c->directories[0].batch_size, 7);
+	ck_assert_int_eq(c->directories[0].cache_ttl, 0);
+	ck_assert_int_eq(c->directories[0].negative_cache_ttl, 5);
+	ck_assert_uint_eq(c->directories[0].cache_size, 3);
+	ck_assert(c->directories[0].case_sensitive_local_part);
+	config_free(c);
 }
 END_TEST
 
@@ -205,6 +235,7 @@ config_suite(void)
 	tcase_add_test(tc, config_directory_defaults_and_values);
 	tcase_add_loop_test(tc, config_invalid_is_rejected, 0,
 	    (int)(sizeof(config_invalid_cases) / sizeof(config_invalid_cases[0])));
+	tcase_add_test(tc, config_directory_cache_options);
 	tcase_add_test(tc, config_short_bearer_token_rejected);
 	tcase_add_test(tc, config_missing_file_names_path);
 	suite_add_tcase(s, tc);

@@ -126,6 +126,22 @@ demo: deps
 	$(MAKE) all
 	python3 scripts/demo.py $(BUILDDIR)
 
+# Benchmarks (tests/bench/, docs/BENCHMARKS.md): the load generator, the
+# in-process CMS loop and the script that runs both against the daemon, the
+# test environment and the command-line tools. Not part of `make check`.
+BENCH_BINS := $(BUILDDIR)/bench/loadgen $(BUILDDIR)/bench/cmslimit
+
+$(BUILDDIR)/bench/%: tests/bench/%.c $(call module_objs,util)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) -lm
+
+.PHONY: bench-bins
+bench-bins: $(BENCH_BINS)
+
+bench: deps
+	$(MAKE) all bench-bins
+	python3 tests/bench/bench.py --build $(BUILDDIR) $(BENCH_ARGS)
+
 install: $(BUILDDIR)/smimegw
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/smimegw
 	install -m 755 $(BUILDDIR)/smimegw $(DESTDIR)$(PREFIX)/bin/smimegw

@@ -1,8 +1,8 @@
 /* libFuzzer target: an Email/set create object through the message
  * builder: email_draft_parse, email_write_headers, mime_part_render and the
  * read-back check of email_verify_message, as Email/set runs them before
- * S/MIME. Inputs are JSON create objects. A blob uploaded at start-up has
- * the id that attachments may name. */
+ * S/MIME. Inputs are JSON create objects. A blob uploaded at start-up, in
+ * a store under $TMPDIR, has the id that attachments may name. */
 #define _GNU_SOURCE
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,12 +34,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char root[] = "/tmp/fuzz_email.XXXXXX";
-	char *error = NULL, *blob_id = NULL;
+	const char *tmpdir = getenv("TMPDIR");
+	char *root, *error = NULL, *blob_id = NULL;
 
 	(void)argc;
 	(void)argv;
 	log_set_level(LOG_LEVEL_ERROR);
+	if (asprintf(&root, "%s/fuzz_email.XXXXXX",
+	    tmpdir != NULL && *tmpdir != '\0' ? tmpdir : "/tmp") < 0)
+		abort();
 	if (mkdtemp(root) == NULL || store_open(root, &fuzz_server.store, &error) < 0 ||
 	    store_blob_put(fuzz_server.store, fuzz_account_id, "attachment\r\n", 12,
 	    "text/plain", &blob_id, &error) < 0) {
@@ -51,6 +54,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	 * content, which is the same in every run. */
 	fprintf(stderr, "fuzz_email: store %s, blob %s\n", root, blob_id);
 	free(blob_id);
+	free(root);
 	fuzz_using = json_pack("[s, s, s]", JMAP_CAP_CORE, JMAP_CAP_MAIL, JMAP_CAP_SMIME);
 	return 0;
 }

@@ -15,6 +15,15 @@ cd "$top" || exit 2
 
 failed=0
 ran=0
+if [[ ! -d "$builddir/fuzz" ]]; then
+	echo "no fuzz targets in $builddir/fuzz: run make fuzz"
+	exit 2
+fi
+# Targets that need files (fuzz_email's store) make them here.
+TMPDIR=$(cd "$builddir" && pwd)/tmp
+export TMPDIR
+rm -rf "$TMPDIR"
+mkdir -p "$TMPDIR"
 for bin in "$builddir"/fuzz/fuzz_*; do
 	[[ -x "$bin" ]] || continue
 	name=${bin##*/fuzz_}

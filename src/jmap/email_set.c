@@ -242,6 +242,22 @@ email_set_verify(struct jmap_context *ctx, const struct email_draft *draft,
 	return ret;
 }
 
+/* Removes the message blob of a create whose Email record could not be
+ * stored, unless an earlier Email uses the same blob. */
+static void
+email_set_drop_blob(struct jmap_context *ctx, const char *blob_id, bool existed)
+{
+	char *error = NULL;
+
+	if (existed)
+		return;
+	if (store_blob_delete(ctx->server->store, ctx->account->id, blob_id, &error) ==
+	    STORE_ERROR)
+		log_error("email blob cleanup failed request=%s account=%s blob=%s error=\"%s\"",
+		    ctx->request_id, ctx->account->id, blob_id, error);
+	free(error);
+}
+
 /* Builds, signs/encrypts and stores one create. On success sets *created_r
  * to the server-set properties; on failure *error_r to a SetError. Nothing
  * is stored unless every step succeeded. */
@@ -255,6 +271,7 @@ email_set_create_one(struct jmap_context *ctx, json_t *create,
 	struct strbuf entity = STRBUF_INIT, message = STRBUF_INIT;
 	char *message_id = NULL, *blob_id = NULL, *email_id = NULL, *error = NULL;
 	json_t *record = NULL;
+	bool blob_existed;
 	int ret = -1;
 
 	if (email_draft_parse(ctx, create, &draft, error_r) < 0)
@@ -274,13 +291,17 @@ email_set_create_one(struct jmap_context *ctx, json_t *create,
 		goto out;
 	strbuf_append(&message, entity.data, entity.len);
 
+	blob_existed = store_blob_exists(ctx->server->store, ctx->account->id, message.data,
+	    message.len);
 	if (store_blob_put(ctx->server->store, ctx->account->id, message.data, message.len,
 	    "message/rfc822", &blob_id, &error) < 0)
 		goto store_fail;
 	email_id = store_new_id('M');
 	record = email_set_record(&draft, email_id, blob_id, message.len, message_id, smime);
-	if (store_email_put(ctx->server->store, ctx->account->id, email_id, record, &error) < 0)
+	if (store_email_put(ctx->server->store, ctx->account->id, email_id, record, &error) < 0) {
+		email_set_drop_blob(ctx, blob_id, blob_existed);
 		goto store_fail;
+	}
 	*created_r = json_pack("{ss ss sO sI}", "id", email_id, "blobId", blob_id,
 	    "threadId", json_object_get(record, "threadId"), "size", (json_int_t)message.len);
 	log_info("email created request=%s account=%s email=%s size=%zu signed=%d encrypted=%d",

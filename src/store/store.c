@@ -343,13 +343,39 @@ store_type_valid(const char *type, size_t len)
 	return true;
 }
 
+#define STORE_BLOB_ID_SIZE (1 + 2 * EVP_MAX_MD_SIZE + 1)
+
+/* Writes "G" and the hex SHA-256 of data into blob_id. */
+static int
+store_blob_id_of(const void *data, size_t len, char blob_id[STORE_BLOB_ID_SIZE])
+{
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int digest_len = 0;
+
+	if (EVP_Digest(data, len, digest, &digest_len, EVP_sha256(), NULL) != 1)
+		return -1;
+	blob_id[0] = 'G';
+	store_hex(digest, digest_len, blob_id + 1);
+	return 0;
+}
+
+bool
+store_blob_exists(struct store *store, const char *account_id, const void *data,
+    size_t len)
+{
+	char blob_id[STORE_BLOB_ID_SIZE];
+	size_t size;
+
+	if (store_blob_id_of(data, len, blob_id) < 0)
+		return false;
+	return store_blob_size(store, account_id, blob_id, &size) == STORE_OK;
+}
+
 int
 store_blob_put(struct store *store, const char *account_id, const void *data,
     size_t len, const char *type, char **blob_id_r, char **error_r)
 {
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int digest_len = 0;
-	char blob_id[1 + 2 * EVP_MAX_MD_SIZE + 1];
+	char blob_id[STORE_BLOB_ID_SIZE];
 	char *dir = NULL, *path = NULL, *type_path = NULL;
 	int ret = -1;
 
@@ -363,12 +389,10 @@ store_blob_put(struct store *store, const char *account_id, const void *data,
 		    account_id, STORE_TYPE_MAX_LEN);
 		return -1;
 	}
-	if (EVP_Digest(data, len, digest, &digest_len, EVP_sha256(), NULL) != 1) {
+	if (store_blob_id_of(data, len, blob_id) < 0) {
 		*error_r = xstrdup("computing the SHA-256 of a blob failed");
 		return -1;
 	}
-	blob_id[0] = 'G';
-	store_hex(digest, digest_len, blob_id + 1);
 
 	dir = xasprintf("%s/accounts/%s/blobs", store->root, account_id);
 	path = xasprintf("%s/%s", dir, blob_id);
@@ -464,6 +488,38 @@ store_blob_size(struct store *store, const char *account_id,
 		return STORE_ERROR;
 	*size_r = (size_t)st.st_size;
 	return STORE_OK;
+}
+
+enum store_status
+store_blob_delete(struct store *store, const char *account_id,
+    const char *blob_id, char **error_r)
+{
+	enum store_status status = STORE_OK;
+	char *dir, *path, *type_path;
+
+	if (!store_id_valid(account_id) || !store_id_valid(blob_id))
+		return STORE_NOT_FOUND;
+	dir = xasprintf("%s/accounts/%s/blobs", store->root, account_id);
+	path = xasprintf("%s/%s", dir, blob_id);
+	type_path = xasprintf("%s.type", path);
+	if (unlink(path) < 0) {
+		if (errno == ENOENT) {
+			status = STORE_NOT_FOUND;
+		} else {
+			*error_r = xasprintf("unlink(%s) failed: %s", path, strerror(errno));
+			status = STORE_ERROR;
+		}
+	}
+	if (status != STORE_ERROR && unlink(type_path) < 0 && errno != ENOENT) {
+		*error_r = xasprintf("unlink(%s) failed: %s", type_path, strerror(errno));
+		status = STORE_ERROR;
+	}
+	if (status == STORE_OK && store_fsync_dir(dir, error_r) < 0)
+		status = STORE_ERROR;
+	free(type_path);
+	free(path);
+	free(dir);
+	return status;
 }
 
 static char *

@@ -58,6 +58,16 @@ enum store_status store_blob_get(struct store *store, const char *account_id,
 enum store_status store_blob_size(struct store *store, const char *account_id,
     const char *blob_id, size_t *size_r);
 
+/* Returns true when account_id already has a blob with this content. */
+bool store_blob_exists(struct store *store, const char *account_id, const void *data,
+    size_t len);
+
+/* Removes a blob and its type. STORE_NOT_FOUND when it does not exist. Used
+ * to take back a blob whose Email could not be stored; blob ids are content
+ * hashes, so callers delete only a blob that did not exist before. */
+enum store_status store_blob_delete(struct store *store, const char *account_id,
+    const char *blob_id, char **error_r);
+
 /* Email records: a JSON object per email id. put writes atomically (replaces
  * an existing record); record is not consumed. A record that is not an
  * object or serializes to more than 16 MiB is an error. */

@@ -190,6 +190,28 @@ START_TEST(store_blob_other_account_not_found)
 }
 END_TEST
 
+START_TEST(store_blob_delete_removes_blob)
+{
+	char *id = NULL, *error = NULL;
+	size_t size;
+
+	ck_assert(!store_blob_exists(test_store, "alice", "gone", 4));
+	ck_assert_int_eq(store_blob_put(test_store, "alice", "gone", 4, "text/plain",
+	    &id, &error), 0);
+	ck_assert(store_blob_exists(test_store, "alice", "gone", 4));
+	ck_assert(!store_blob_exists(test_store, "bob", "gone", 4));
+	ck_assert_int_eq(store_blob_delete(test_store, "bob", id, &error), STORE_NOT_FOUND);
+	ck_assert_int_eq(store_blob_delete(test_store, "alice", id, &error), STORE_OK);
+	ck_assert_ptr_null(error);
+	ck_assert_int_eq(store_blob_size(test_store, "alice", id, &size), STORE_NOT_FOUND);
+	ck_assert(!store_blob_exists(test_store, "alice", "gone", 4));
+	ck_assert_int_eq(store_blob_delete(test_store, "alice", id, &error), STORE_NOT_FOUND);
+	ck_assert_int_eq(store_blob_delete(test_store, "alice", "../x", &error),
+	    STORE_NOT_FOUND);
+	free(id);
+}
+END_TEST
+
 START_TEST(store_blob_unknown_id_not_found)
 {
 	char *data = NULL, *type = NULL, *error = NULL;
@@ -770,6 +792,7 @@ store_suite(void)
 	tcase_add_test(tc, store_blob_roundtrip_nul_bytes);
 	tcase_add_test(tc, store_blob_empty_content);
 	tcase_add_test(tc, store_blob_same_content_same_id);
+	tcase_add_test(tc, store_blob_delete_removes_blob);
 	tcase_add_test(tc, store_blob_other_account_not_found);
 	tcase_add_test(tc, store_blob_unknown_id_not_found);
 	tcase_add_test(tc, store_blob_missing_type_file);

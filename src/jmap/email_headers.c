@@ -51,6 +51,19 @@ static const char *const email_headers_part_fields[] = {
 	"Content-ID", "Content-Language", "Content-Location", "MIME-Version",
 };
 
+/* Returns true when s contains a C0 control character other than tab, or
+ * DEL: such characters cannot be written into a header field and read back
+ * unchanged. */
+static bool
+email_headers_has_control(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return true;
+	}
+	return false;
+}
+
 int
 email_headers_addresses_json(const char *prop, json_t *value,
     struct email_address_list *out, json_t **error_r)
@@ -86,9 +99,10 @@ email_headers_addresses_json(const char *prop, json_t *value,
 		}
 		n = json_is_string(name) ? json_string_value(name) : NULL;
 		if (n != NULL && (strlen(n) != json_string_length(name) ||
-		    strpbrk(n, "\r\n") != NULL)) {
+		    email_headers_has_control(n))) {
 			*error_r = email_invalid_property(prop,
-			    "%s[%zu].name contains a line break or NUL byte", prop, i);
+			    "%s[%zu].name contains a control character (line break, NUL or other)",
+			    prop, i);
 			return -1;
 		}
 		/* A parser drops the white space around a display name, so it

@@ -4,12 +4,14 @@
 #define _GNU_SOURCE
 #include "jmap/email.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "mime/address.h"
 #include "mime/parse.h"
+#include "util/strbuf.h"
 #include "util/xmalloc.h"
 
 #define EMAIL_VERIFY_LINE_MAX 998
@@ -138,12 +140,29 @@ out:
 	return ret;
 }
 
+/* Returns a copy of len bytes of s with every run of spaces and tabs made
+ * one space. A raw Subject may fold after white space, and the writer drops
+ * white space at line ends, so only the runs can differ. */
+static char *
+email_verify_collapse_space(const char *s, size_t len)
+{
+	struct strbuf out = STRBUF_INIT;
+
+	for (size_t i = 0; i < len; i++) {
+		bool space = s[i] == ' ' || s[i] == '\t';
+		if (space && out.len > 0 && out.data[out.len - 1] == ' ')
+			continue;
+		strbuf_appendc(&out, space ? ' ' : s[i]);
+	}
+	return strbuf_detach(&out, NULL);
+}
+
 static int
 email_verify_subject(const struct email_draft *draft, const struct mime_entity *message,
     char **error_r)
 {
 	const char *raw = mime_entity_field(message, "Subject");
-	char *parsed, *want;
+	char *parsed, *want, *text;
 	size_t start = 0, end;
 	int ret = 0;
 
@@ -159,8 +178,10 @@ email_verify_subject(const struct email_draft *draft, const struct mime_entity *
 		start++;
 	while (end > start && (draft->subject[end - 1] == ' ' || draft->subject[end - 1] == '\t'))
 		end--;
-	want = xstrndup(draft->subject + start, end - start);
-	parsed = mime_parse_text(raw);
+	want = email_verify_collapse_space(draft->subject + start, end - start);
+	text = mime_parse_text(raw);
+	parsed = email_verify_collapse_space(text, strlen(text));
+	free(text);
 	if (strcmp(parsed, want) != 0) {
 		*error_r = xasprintf("Subject reads back as \"%s\", not \"%s\"", parsed, want);
 		ret = -1;

@@ -112,6 +112,12 @@ jmap_email_get(struct jmap_context *ctx, json_t *args, json_t **response_r,
 		*error_r = jmap_error("invalidArguments", "ids must be an array of ids or null");
 		return -1;
 	}
+	for (i = 0; i < json_array_size(ids); i++) {
+		if (!json_is_string(json_array_get(ids, i))) {
+			*error_r = jmap_error("invalidArguments", "ids[%zu] must be an id string", i);
+			return -1;
+		}
+	}
 	if (json_array_size(ids) > ctx->server->limits.max_objects_in_get) {
 		*error_r = jmap_error("requestTooLarge", "%zu ids exceed maxObjectsInGet (%zu)",
 		    json_array_size(ids), ctx->server->limits.max_objects_in_get);

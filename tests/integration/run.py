@@ -61,6 +61,10 @@ def main():
         harness.DAEMON = daemon
 
         suite = unittest.defaultTestLoader.discover(HERE, pattern=args.pattern, top_level_dir=HERE)
+        # The log scan goes last so that it sees the logs of every test.
+        import test_hardening
+        suite.addTests(unittest.defaultTestLoader.loadTestsFromTestCase(
+            test_hardening.SecretsInLogsTest))
         result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
         failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
         passed = result.testsRun - failed - len(result.skipped)

@@ -721,8 +721,9 @@ directory_lookup(struct directory *dir, const char *email, struct cert_candidate
 
 	directory_lookup_many(dir, emails, 1, time(NULL), &r);
 	status = r.status;
-	out->items = xreallocarray(out->items, out->count + r.candidates.count + 1,
-	    sizeof(*out->items));
+	if (r.candidates.count > 0)
+		out->items = xreallocarray(out->items, out->count + r.candidates.count,
+		    sizeof(*out->items));
 	for (size_t i = 0; i < r.candidates.count; i++)
 		out->items[out->count++] = r.candidates.items[i];
 	r.candidates.count = 0;

@@ -163,6 +163,14 @@ class RoutingTest(unittest.TestCase):
             self.assertEqual(reports[form]["status"], "usable", reports[form])
             self.assertEqual(reports[form]["candidates"][0]["serial"], serial)
 
+    def test_idn_recipient_in_jmap(self):
+        alice = client()
+        result = alice.email_set({"c": text_create([f"jose@{ENV['IDN_DOMAIN']}"])},
+                                 smimeEncrypt=True)
+        self.assertIn("c", result.get("created") or {}, result.get("notCreated"))
+        message = alice.download(result["created"]["c"]["blobId"]).body
+        self.assertIn(b"the numbers are in", openssl_decrypt(message, "JOSE"))
+
     def test_intermediate_from_ca_entry(self):
         # The partner CA is neither in trust.intermediates nor in ERIN's
         # entry: only the partner directory's CA entry has it.

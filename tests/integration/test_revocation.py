@@ -429,5 +429,50 @@ class UnauthorisedResponderTest(RevocationTestCase):
         self.assertIn("lacks id-kp-OCSPSigning", self.derived.log())
 
 
+class HangingResponderTest(RevocationTestCase):
+    """An OCSP responder that accepts the connection and never answers: the
+    request timeout bounds the wait, and the create fails with a retryable
+    error instead of hanging or claiming that the recipient has no valid
+    certificate."""
+
+    @classmethod
+    def setUpClass(cls):
+        from test_hardening import Blackhole
+
+        cls.blackhole = Blackhole()
+        cls.responder = f"http://127.0.0.1:{cls.blackhole.port}/ocsp"
+        try:
+            cls.derived = DerivedDaemon("ocsp-hang", {
+                "policy": "ocsp", "unknownStatus": "hard-fail", "timeoutSeconds": 1,
+                "ocspResponder": cls.responder}).start()
+        except Exception:
+            cls.blackhole.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.derived.stop()
+        finally:
+            cls.blackhole.close()
+
+    def test_hanging_responder_is_retryable(self):
+        self.url = self.derived.url
+        created, error = self.create([address("BOB")], smimeEncrypt=True)
+        self.assertIsNone(created)
+        self.assertEqual(error["type"], "serverUnavailable")
+        self.assertNotIn("invalidRecipients", error)
+        self.assertIn(self.responder, error["description"])
+        self.assertGreater(len(self.blackhole.connections), 0,
+                           "the daemon never connected to the hanging responder")
+
+    def test_daemon_serves_after_timeout(self):
+        self.url = self.derived.url
+        self.create([address("BOB")], smimeEncrypt=True)
+        created, error = self.create([address("BOB")])
+        self.assertIsNone(error)
+        self.assertIsNotNone(created)
+
+
 if __name__ == "__main__":
     unittest.main()

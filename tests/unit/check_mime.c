@@ -2646,6 +2646,60 @@ START_TEST(parse_fields_and_text)
 }
 END_TEST
 
+/* Bodies longer than the decoder's 4096-octet output block, with every
+ * octet value, come back unchanged; so do many quoted-printable escapes. */
+START_TEST(parse_large_bodies)
+{
+	struct mime_part *mixed = mime_part_new("multipart/mixed");
+	size_t binary_len = 3 * 4096 + 7;
+	unsigned char *binary = malloc(binary_len);
+	struct strbuf qp = STRBUF_INIT;
+	struct mime_entity e;
+
+	/* Each child is filled before the next is added, which may move it. */
+	for (size_t i = 0; i < binary_len; i++)
+		binary[i] = (unsigned char)(i * 7 + i / 256);
+	mime_part_set_body(mime_part_add_child(mixed, "application/octet-stream"),
+	    binary, binary_len);
+	for (int i = 0; i < 500; i++)
+		strbuf_appends(&qp, "caf\xc3\xa9 = cr\xc3\xa8me\t\n");
+	mime_part_set_body(mime_part_add_child(mixed, "text/plain"), qp.data, qp.len);
+
+	render_and_parse(mixed, &e);
+	ck_assert_uint_eq(e.child_count, 2);
+	ck_assert_str_eq(e.children[0].encoding, "base64");
+	ck_assert_uint_eq(e.children[0].body_len, binary_len);
+	ck_assert(memcmp(e.children[0].body, binary, binary_len) == 0);
+	ck_assert_str_eq(e.children[1].encoding, "quoted-printable");
+	ck_assert_uint_le(e.children[1].encoded_line_max, 76);
+	/* The renderer writes CRLF line ends. */
+	ck_assert_uint_eq(e.children[1].body_len, qp.len + 500);
+
+	mime_entity_clear(&e);
+	mime_part_free(mixed);
+	strbuf_free(&qp);
+	free(binary);
+}
+END_TEST
+
+/* A line that starts like a delimiter but goes on is part of the body. */
+START_TEST(parse_delimiter_lookalike)
+{
+	const char *message = "Content-Type: multipart/mixed; boundary=x\r\n\r\n"
+	    "--x\r\n\r\n--xy\r\n-- x\r\na--x\r\n--x  \r\n\r\nsecond\r\n--x--";
+	struct mime_entity e;
+	char *error = NULL;
+
+	ck_assert_msg(mime_parse_entity(message, strlen(message), &e, &error) == 0, "%s", error);
+	ck_assert_uint_eq(e.child_count, 2);
+	ck_assert_uint_eq(e.children[0].body_len, 16);
+	ck_assert(memcmp(e.children[0].body, "--xy\r\n-- x\r\na--x", 16) == 0);
+	ck_assert_uint_eq(e.children[1].body_len, 6);
+	ck_assert(memcmp(e.children[1].body, "second", 6) == 0);
+	mime_entity_clear(&e);
+}
+END_TEST
+
 /* Suite. */
 
 static Suite *
@@ -2734,6 +2788,8 @@ mime_suite(void)
 	tcase_add_loop_test(parse, parse_param_cases, 0, COUNT(param_cases));
 	tcase_add_loop_test(parse, parse_error_cases_table, 0, COUNT(parse_error_cases));
 	tcase_add_test(parse, parse_fields_and_text);
+	tcase_add_test(parse, parse_large_bodies);
+	tcase_add_test(parse, parse_delimiter_lookalike);
 	suite_add_tcase(s, parse);
 	return s;
 }

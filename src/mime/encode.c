@@ -7,30 +7,32 @@
 
 #define ENCODE_LINE_MAX 76
 
+/* Each line is filled in a local buffer and appended whole, because an
+ * append per group of four characters costs more than the encoding. */
 void
 mime_encode_base64(const unsigned char *data, size_t len, struct strbuf *out)
 {
 	static const char alphabet[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char line[ENCODE_LINE_MAX + 2];
 	size_t i, line_len = 0;
 
 	for (i = 0; i < len; i += 3) {
 		size_t n = len - i < 3 ? len - i : 3;
 		unsigned long v = (unsigned long)data[i] << 16;
-		char quad[4];
 
 		if (n > 1)
 			v |= (unsigned long)data[i + 1] << 8;
 		if (n > 2)
 			v |= data[i + 2];
-		quad[0] = alphabet[(v >> 18) & 63];
-		quad[1] = alphabet[(v >> 12) & 63];
-		quad[2] = n > 1 ? alphabet[(v >> 6) & 63] : '=';
-		quad[3] = n > 2 ? alphabet[v & 63] : '=';
-		strbuf_append(out, quad, 4);
-		line_len += 4;
+		line[line_len++] = alphabet[(v >> 18) & 63];
+		line[line_len++] = alphabet[(v >> 12) & 63];
+		line[line_len++] = n > 1 ? alphabet[(v >> 6) & 63] : '=';
+		line[line_len++] = n > 2 ? alphabet[v & 63] : '=';
 		if (line_len == ENCODE_LINE_MAX || i + 3 >= len) {
-			strbuf_append(out, "\r\n", 2);
+			line[line_len++] = '\r';
+			line[line_len++] = '\n';
+			strbuf_append(out, line, line_len);
 			line_len = 0;
 		}
 	}

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import subprocess
+import threading
 import time
 import unittest
 import uuid
@@ -455,6 +456,28 @@ class CacheTest(unittest.TestCase):
         for _ in range(3):
             result = self.send([probe])
             self.assertEqual(result["notCreated"]["c"]["type"], "validEncryptionKeyNotFound")
+        self.assertEqual(len(partner_searches(marker)), 1)
+
+
+    def test_parallel_requests_share_one_search(self):
+        marker = uuid.uuid4().hex[:8]
+        probe = f"parallel-{marker}@partner.example"
+        results = []
+
+        def run():
+            results.append(self.send([ENV["FRANK_EMAIL"], probe]))
+        threads = [threading.Thread(target=run) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(len(results), 8)
+        for result in results:
+            error = result["notCreated"]["c"]
+            self.assertEqual(error["invalidRecipients"],
+                             [{"email": probe, "reason": "noCertificate"}])
+        # Requests that came while the search ran waited for it; later ones
+        # found the not-found result in the cache.
         self.assertEqual(len(partner_searches(marker)), 1)
 
 

@@ -488,7 +488,9 @@ directory_chunk_fail(struct directory_pending *const *chunk, size_t m, const cha
 }
 
 /* Searches the addresses of chunk (at most batch_size) in one search and
- * sets their status, splitting the chunk when the size limit is hit. */
+ * sets their status, splitting the chunk when the size limit is hit.
+ * NOTE: no paged results control (RFC 2696) is sent, so a server page or
+ * size limit below the entries of one chunk costs the splits. */
 static void
 directory_search_chunk(struct directory *dir, struct directory_pending *const *chunk,
     size_t m, size_t *searches)

@@ -73,6 +73,8 @@ mailaddr_normalize(const char *email, bool fold_local, char **error_r)
 		return NULL;
 	}
 	local = xstrndup(email, (size_t)(at - email));
+	/* NOTE: only ASCII letters are folded; non-ASCII local parts (RFC 6531)
+	 * must match byte for byte. */
 	if (fold_local)
 		mailaddr_lower_ascii(local);
 	out = xasprintf("%s@%s", local, domain);

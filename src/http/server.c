@@ -613,8 +613,11 @@ http_server_start(struct jmap_server *jmap, struct auth *auth,
 	srv->login_limit = ratelimit_new(HTTP_LOGIN_MAX_FAILURES, HTTP_LOGIN_WINDOW_SECONDS,
 	    HTTP_LOGIN_MAX_ADDRESSES);
 	atomic_store(&http_stopping, false);
-	/* MHD_USE_ITC lets http_server_stop stop the listening socket first. */
-	srv->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	/* MHD_USE_ITC lets http_server_stop stop the listening socket first.
+	 * poll() rather than epoll: libmicrohttpd 0.9.75 can abort ("Failed to
+	 * remove listen FD from epoll set") when a thread pool in epoll mode is
+	 * quiesced. */
+	srv->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 	    MHD_USE_ITC, (uint16_t)port, NULL, NULL, http_handler, srv,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads,

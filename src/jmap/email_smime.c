@@ -155,12 +155,59 @@ email_smime_check_signer(struct jmap_context *ctx, const char *email,
 static void
 email_recipients_add(struct email_recipients *r, const char *email)
 {
-	for (size_t i = 0; i < r->count; i++) {
-		if (mime_address_equal(r->emails[i], email, true))
-			return;
-	}
 	r->emails = xreallocarray(r->emails, r->count + 1, sizeof(char *));
 	r->emails[r->count++] = xstrdup(email);
+}
+
+/* An address with its position, for sorting without losing the order. */
+struct email_recipient_key {
+	char *folded;	/* the address in lower case */
+	size_t index;
+};
+
+static int
+email_recipient_key_compare(const void *a, const void *b)
+{
+	const struct email_recipient_key *x = a, *y = b;
+	int c = strcmp(x->folded, y->folded);
+
+	if (c != 0)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Removes repeated addresses (compared ignoring case), keeping the first
+ * of each in its place. Sorting keeps this O(n log n): a message may have
+ * thousands of recipients, and comparing each with every other took
+ * seconds. */
+static void
+email_recipients_dedup(struct email_recipients *r)
+{
+	struct email_recipient_key *keys = xcalloc(r->count + 1, sizeof(*keys));
+	bool *repeated = xcalloc(r->count + 1, sizeof(*repeated));
+	size_t kept = 0;
+
+	for (size_t i = 0; i < r->count; i++) {
+		keys[i].folded = xstrdup(r->emails[i]);
+		for (char *p = keys[i].folded; *p != '\0'; p++)
+			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+		keys[i].index = i;
+	}
+	qsort(keys, r->count, sizeof(*keys), email_recipient_key_compare);
+	for (size_t i = 1; i < r->count; i++) {
+		if (mime_address_equal(r->emails[keys[i - 1].index], r->emails[keys[i].index], true))
+			repeated[keys[i].index] = true;
+	}
+	for (size_t i = 0; i < r->count; i++) {
+		free(keys[i].folded);
+		if (repeated[i])
+			free(r->emails[i]);
+		else
+			r->emails[kept++] = r->emails[i];
+	}
+	r->count = kept;
+	free(keys);
+	free(repeated);
 }
 
 static void
@@ -194,8 +241,10 @@ email_smime_collect_recipients(struct jmap_context *ctx,
 		    "smimeEncrypt needs at least one recipient in to, cc or bcc");
 		return -1;
 	}
-	if (!ctx->server->config->encrypt_to_self)
+	if (!ctx->server->config->encrypt_to_self) {
+		email_recipients_dedup(r);
 		return 0;
+	}
 	self = email_smime_self_address(draft);
 	if (self == NULL) {
 		*error_r = email_invalid_property("from",
@@ -203,6 +252,7 @@ email_smime_collect_recipients(struct jmap_context *ctx,
 		return -1;
 	}
 	email_recipients_add(r, self);
+	email_recipients_dedup(r);
 	return 0;
 }
 

@@ -5,12 +5,14 @@ import email
 import email.header
 import email.policy
 import os
+import subprocess
 import tempfile
 import unittest
 
 import harness
 from harness import ENV, Client
-from verifiers import Verifiers, VerifyError, content_type, split_message
+from verifiers import (Verifiers, VerifyError, content_type, find_smime_entity, pkcs7_der,
+                       split_message)
 
 VERIFIERS = None
 
@@ -92,6 +94,17 @@ class SignEncryptTest(SmimeTestCase):
         for user in ("BOB", "DAVE", "CAROL", "ALICE"):
             with self.subTest(user=user):
                 self.assertIn(b"the numbers are in.", VERIFIERS.openssl_decrypt(message, user))
+
+    def test_repeated_recipient_gets_one_key(self):
+        bob_upper = {"email": ENV["BOB_EMAIL"].upper()}
+        create = text_create([address("BOB"), bob_upper], cc=[address("BOB")])
+        message = self.create_ok(create, smimeEncrypt=True)
+        der = pkcs7_der(find_smime_entity(message))
+        out = subprocess.run(["openssl", "cms", "-cmsout", "-print", "-inform", "DER"],
+                             input=der, capture_output=True, check=True).stdout
+        # Bob once and Alice (encrypt-to-self) once.
+        self.assertEqual(out.count(b"d.ktri:"), 2)
+        self.assertIn(b"the numbers are in.", VERIFIERS.openssl_decrypt(message, "BOB"))
 
     def test_bcc_recipient_can_decrypt_but_is_not_in_header(self):
         create = text_create([address("BOB")], bcc=[address("DAVE")])

@@ -3,6 +3,7 @@
 #include <check.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -546,6 +547,48 @@ START_TEST(sign_bad_entity_rejected)
 }
 END_TEST
 
+/* A fault at any position of a longer line is found, whether it falls in
+ * the part of the line that is tested eight octets at a time or in the
+ * rest, and named with its offset. */
+START_TEST(sign_fault_in_long_line_rejected)
+{
+	static const struct {
+		char octet;
+		const char *error;	/* printf format with the offset */
+	} faults[] = {
+		{ '\0', "entity line 3: byte 0x00 at offset %d is not 7-bit text" },
+		{ '\x80', "entity line 3: byte 0x80 at offset %d is not 7-bit text" },
+		{ '\xff', "entity line 3: byte 0xff at offset %d is not 7-bit text" },
+		{ '\r', "entity line 3: CR without LF at offset %d" },
+		{ '\n', "entity line 3: LF without CR at offset %d" },
+	};
+	static const char header[] = "Content-Type: text/plain\r\n\r\n";
+	struct smime_signer signer = { .key = pki.alice.key, .cert = pki.alice.cert };
+	char entity[sizeof(header) - 1 + 40 + 2];
+	char expected[128];
+
+	for (size_t f = 0; f < sizeof(faults) / sizeof(faults[0]); f++) {
+		for (int pos = 0; pos < 40; pos++) {
+			struct strbuf out = STRBUF_INIT;
+			char *error = NULL;
+			int offset = (int)sizeof(header) - 1 + pos;
+
+			memcpy(entity, header, sizeof(header) - 1);
+			memset(entity + sizeof(header) - 1, 'a', 40);
+			memcpy(entity + sizeof(entity) - 2, "\r\n", 2);
+			entity[offset] = faults[f].octet;
+			snprintf(expected, sizeof(expected), faults[f].error, offset);
+			ck_assert_int_eq(smime_sign(&signer, entity, sizeof(entity), false, NULL,
+					     &out, &error), -1);
+			ck_assert_msg(strcmp(error, expected) == 0, "error is \"%s\", expected \"%s\"",
+			    error, expected);
+			free(error);
+			strbuf_free(&out);
+		}
+	}
+}
+END_TEST
+
 START_TEST(sign_long_line_rejected)
 {
 	struct smime_signer signer = { .key = pki.alice.key, .cert = pki.alice.cert };
@@ -1056,6 +1099,7 @@ smime_suite(void)
 	tcase_add_test(sign, sign_missing_key_rejected);
 	tcase_add_loop_test(sign, sign_bad_entity_rejected, 0, COUNT(bad_entity_cases));
 	tcase_add_test(sign, sign_long_line_rejected);
+	tcase_add_test(sign, sign_fault_in_long_line_rejected);
 	suite_add_tcase(s, sign);
 
 	tcase_add_unchecked_fixture(encrypt, setup_pki, teardown_pki);

@@ -201,16 +201,26 @@ email_verify_expected_body(const struct mime_part *part, struct strbuf *out)
 	    strncasecmp(cs, "utf-16", 6) != 0 && strncasecmp(cs, "utf-32", 6) != 0 &&
 	    strncasecmp(cs, "ucs-", 4) != 0;
 	bool message = strcasecmp(part->type, "message/rfc822") == 0;
+	const unsigned char *body = part->body;
+	size_t i = 0;
 
-	for (size_t i = 0; i < part->body_len; i++) {
-		unsigned char c = part->body[i];
-		if ((text || message) && (c == '\r' || c == '\n')) {
-			if (c == '\r' && i + 1 < part->body_len && part->body[i + 1] == '\n')
-				i++;
-			strbuf_append(out, "\r\n", 2);
-		} else {
-			strbuf_appendc(out, (char)c);
-		}
+	if (!text && !message) {
+		strbuf_append(out, body, part->body_len);
+		return;
+	}
+	/* Each run up to the next CR or LF is appended in one piece. */
+	while (i < part->body_len) {
+		size_t end = i;
+
+		while (end < part->body_len && body[end] != '\r' && body[end] != '\n')
+			end++;
+		strbuf_append(out, body + i, end - i);
+		if (end == part->body_len)
+			break;
+		if (body[end] == '\r' && end + 1 < part->body_len && body[end + 1] == '\n')
+			end++;
+		strbuf_append(out, "\r\n", 2);
+		i = end + 1;
 	}
 }
 

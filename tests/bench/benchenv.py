@@ -90,11 +90,26 @@ def read_status_kb(pid, field):
     raise RuntimeError(f"no {field} in /proc/{pid}/status")
 
 
-def cpu_seconds(pid):
-    """Return the user plus system CPU time of PID in seconds."""
+def cpu_times(pid, children=False):
+    """Return the user and the system CPU time of PID in seconds, with
+    those of its waited-for children when CHILDREN is set."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as file:
         fields = file.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = os.sysconf("SC_CLK_TCK")
+    user, system = int(fields[11]), int(fields[12])
+    if children:
+        user, system = user + int(fields[13]), system + int(fields[14])
+    return user / ticks, system / ticks
+
+
+def machine_cpu_seconds():
+    """Return the CPU time in use and in total of all CPUs since boot, in
+    seconds, from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as file:
+        values = [int(v) for v in file.readline().split()[1:]]
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = sum(values[:8])
+    return (total - values[3] - values[4]) / ticks, total / ticks
 
 
 def machine_busy_percent(seconds=1.0):
@@ -180,6 +195,18 @@ class BenchEnv:
             file.write(BENCH_TOKEN)
         os.chmod(token_file, 0o600)
         self.token_file = token_file
+
+    def server_cpu_seconds(self):
+        """Return the CPU time of the OCSP responder and the CRL server,
+        which testenv started, with their request handlers'."""
+        total = 0.0
+        for name in ("OCSP_PID_FILE", "CRL_PID_FILE"):
+            try:
+                with open(self.env[name], encoding="ascii") as file:
+                    total += sum(cpu_times(int(file.read().strip()), children=True))
+            except (KeyError, OSError, ValueError):
+                pass
+        return total
 
     def stop(self):
         if self.slapd is not None and self.slapd.poll() is None:
@@ -308,7 +335,8 @@ class BenchEnv:
     def daemon_config(self, path, store, log_file):
         """Write a copy of the test environment's daemon configuration for
         benchmarking: the number of worker threads, log level info into
-        log_file, the store in store, and the benchmark's bearer token."""
+        log_file, the store in store, the benchmark's bearer token and the
+        default cache settings."""
         with open(self.env["SMIMEGW_CONFIG"], encoding="utf-8") as file:
             config = json.load(file)
         base = self.env_dir
@@ -326,6 +354,11 @@ class BenchEnv:
                                             for p in config["trust"].get("intermediates", [])]
         config["auth"]["bearerTokens"] = [{"tokenFile": self.token_file, "account": SIGNER,
                                            "senders": [SIGNER]}]
+        # The tests turn the directory caches off; the benchmark measures
+        # the defaults.
+        for directory in config["directories"]:
+            for key in ("cacheTtlSeconds", "negativeCacheTtlSeconds", "cacheSize"):
+                directory.pop(key, None)
         with open(path, "w", encoding="utf-8") as file:
             json.dump(config, file, indent=2)
 
@@ -408,8 +441,8 @@ class Daemon:
     def rss_kb(self):
         return read_status_kb(self.pid, "VmRSS")
 
-    def cpu_seconds(self):
-        return cpu_seconds(self.pid)
+    def cpu_times(self):
+        return cpu_times(self.pid)
 
     def stop(self):
         """Stop with SIGTERM and remove the store."""

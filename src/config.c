@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -180,13 +181,20 @@ config_strings_free(char **strings, size_t count)
 	free(strings);
 }
 
-/* Reads a secret from a file, stripping one trailing newline. */
+/* Reads a secret from a file, stripping one trailing newline. The file must
+ * not be accessible to group or others, like the keystore's files. */
 static char *
 config_secret_file(struct config_parser *p, const char *where, const char *path)
 {
+	struct stat st;
 	char *data, *error;
 	size_t len;
 
+	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
+		config_fail(p, "option \"%s\": %s has mode %04o; a secret must be readable by its owner only (chmod 600)",
+		    where, path, (unsigned)(st.st_mode & 07777));
+		return NULL;
+	}
 	if (fs_read_file(path, CONFIG_MAX_SECRET_SIZE, &data, &len, &error) < 0) {
 		config_fail(p, "option \"%s\": %s", where, error);
 		free(error);

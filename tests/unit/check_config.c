@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -37,6 +38,16 @@ config_write(const char *name, const char *text)
 	ck_assert_ptr_nonnull(f);
 	fputs(text, f);
 	fclose(f);
+	return path;
+}
+
+/* Writes a secret file readable by its owner only. */
+static char *
+config_write_secret(const char *name, const char *text)
+{
+	char *path = config_write(name, text);
+
+	ck_assert_int_eq(chmod(path, 0600), 0);
 	return path;
 }
 
@@ -90,7 +101,7 @@ END_TEST
 START_TEST(config_directory_defaults_and_values)
 {
 	char *error;
-	char *pw = config_write("bind.pw", "s3cret\n");
+	char *pw = config_write_secret("bind.pw", "s3cret\n");
 	struct config *c = config_from_text("{\"trust\": {\"anchors\": [\"/abs/root.pem\"]},"
 	    "\"directories\": [{\"name\": \"corp\", \"uris\": [\"ldap://127.0.0.1:389/\"],"
 	    "\"base\": \"dc=corp\", \"scope\": \"one\", \"domains\": [\"corp.example\"],"
@@ -201,13 +212,31 @@ END_TEST
 START_TEST(config_short_bearer_token_rejected)
 {
 	char *error = NULL;
-	char *token = config_write("t", "short\n");
+	char *token = config_write_secret("t", "short\n");
 	struct config *c = config_from_text("{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": "
 	    "{\"bearerTokens\": [{\"tokenFile\": \"t\", \"account\": \"a@b\"}]}}", &error);
 
 	ck_assert_ptr_null(c);
 	ck_assert_ptr_nonnull(strstr(error, "shorter than 16"));
 	ck_assert_ptr_null(strstr(error, "short\n"));
+	free(error);
+	free(token);
+}
+END_TEST
+
+START_TEST(config_group_readable_secret_rejected)
+{
+	char *error = NULL;
+	char *token = config_write("t", "0123456789abcdef0123\n");
+	struct config *c;
+
+	ck_assert_int_eq(chmod(token, 0640), 0);
+	c = config_from_text("{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": "
+	    "{\"bearerTokens\": [{\"tokenFile\": \"t\", \"account\": \"a@b\"}]}}", &error);
+	ck_assert_ptr_null(c);
+	ck_assert_ptr_nonnull(strstr(error, "mode 0640"));
+	ck_assert_ptr_nonnull(strstr(error, "auth.bearerTokens[0]"));
+	ck_assert_ptr_null(strstr(error, "0123456789abcdef"));
 	free(error);
 	free(token);
 }
@@ -237,6 +266,7 @@ config_suite(void)
 	    (int)(sizeof(config_invalid_cases) / sizeof(config_invalid_cases[0])));
 	tcase_add_test(tc, config_directory_cache_options);
 	tcase_add_test(tc, config_short_bearer_token_rejected);
+	tcase_add_test(tc, config_group_readable_secret_rejected);
 	tcase_add_test(tc, config_missing_file_names_path);
 	suite_add_tcase(s, tc);
 	return s;

@@ -94,7 +94,8 @@ class Bench:
         self.options = options
         self.build = options.build
         self.work = options.work
-        self.env = BenchEnv(self.work, self.build, options.bench_users, options.threads)
+        self.env = BenchEnv(self.work, self.build, options.bench_users, options.threads,
+                            options.store_dir)
         self.gpgsm = None
         self.gpgsm_fast = None
         self.results = {"scenarios": {}, "machine": {}, "options": vars(options).copy()}
@@ -325,7 +326,8 @@ class Bench:
 # -- report ---------------------------------------------------------------
 
 
-def print_report(results, connections):
+def print_report(results):
+    options = results["options"]
     machine = results["machine"]
     print(f"\nMachine: {machine['nproc']} CPUs ({machine['cpu']}), "
           f"{machine['memory_kb'] / 1048576:.1f} GiB; {machine['openssl']}; {machine['gpgsm']}")
@@ -334,8 +336,10 @@ def print_report(results, connections):
     print(f"CPU in use before the run: {machine['busy_before_percent']:.0f}%; processes outside "
           f"the benchmark used {other:.0f} of {available:.0f} CPU seconds during it "
           f"({100 * other / available if available else 0:.0f}%)")
-    print(f"\nsmimegw ({connections} connections; cold: one message per CPU at once on a "
-          "freshly started daemon)\n")
+    store = options["store_dir"] or "the work folder"
+    print(f"\nsmimegw ({options['threads']} worker threads, {options['connections']} "
+          f"connections, store in {store}; cold: one message per CPU at once on a freshly "
+          "started daemon)\n")
     print("| scenario | caches | msg/s | p50 ms | p95 ms | p99 ms | peak RSS MiB | "
           "CPU ms/msg | LDAP searches/msg | LDAP binds/msg | OCSP requests/msg |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -398,6 +402,10 @@ def parse_args():
                         help="keep-alive connections of the warm runs (default 2 per CPU)")
     parser.add_argument("--threads", type=int, default=4,
                         help="worker threads of the daemon, listen.threads (default 4)")
+    parser.add_argument("--store-dir",
+                        help="folder for the daemons' stores (default: the work folder); "
+                        "a tmpfs folder such as /dev/shm shows what the store's fsync "
+                        "calls cost")
     parser.add_argument("--warmup-requests", type=int, default=50,
                         help="requests before each timed warm run (default 50)")
     parser.add_argument("--memory-requests", type=int, default=10000,
@@ -416,6 +424,8 @@ def parse_args():
         options.seconds, options.peer_seconds = 2, 1
         options.cold_rounds, options.memory_requests = 2, 1000
     options.build = os.path.abspath(options.build)
+    if options.store_dir is not None:
+        options.store_dir = os.path.abspath(options.store_dir)
     return options
 
 
@@ -437,7 +447,7 @@ def main():
     finally:
         bench.stop()
     bench.results["seconds"] = time.monotonic() - started
-    print_report(bench.results, options.connections)
+    print_report(bench.results)
     print(f"\nTotal time: {bench.results['seconds']:.0f} s")
     if options.output:
         with open(options.output, "w", encoding="utf-8") as file:

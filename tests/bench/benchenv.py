@@ -167,8 +167,9 @@ class Counters:
 class BenchEnv:
     """The test environment in WORK/env plus the bench users."""
 
-    def __init__(self, work, build, bench_users, daemon_threads):
+    def __init__(self, work, build, bench_users, daemon_threads, store_dir=None):
         self.work = work
+        self.store_dir = store_dir or work
         self.daemon_threads = daemon_threads
         self.build = build
         self.bench_user_count = bench_users
@@ -365,7 +366,7 @@ class BenchEnv:
     def start_daemon(self):
         self.daemon_serial += 1
         name = f"daemon{self.daemon_serial:03d}"
-        store = os.path.join(self.work, name + "-store")
+        store = os.path.join(self.store_dir, name + "-store")
         config = os.path.join(self.work, name + ".json")
         self.daemon_config(config, store, os.path.join(self.work, "smimegw.log"))
         daemon = Daemon(os.path.join(self.build, "smimegw"), config, self.env["SMIMEGW_URL"],

@@ -442,7 +442,7 @@ http_dispatch(struct http_server *srv, struct MHD_Connection *conn,
 			log_warn("logins locked address=%s failures=%d window_seconds=%d",
 			    req->address, HTTP_LOGIN_MAX_FAILURES, HTTP_LOGIN_WINDOW_SECONDS);
 		return http_problem(conn, MHD_HTTP_UNAUTHORIZED, "about:blank",
-		    "authentication required: Basic (directory password) or Bearer token");
+		    "invalid credentials: check the user name and directory password, or the bearer token");
 	}
 	log_debug("request request=%s method=%s path=%s account=%s", req->id, method,
 	    url, account->id);

@@ -31,10 +31,17 @@ struct ocsp_query {
 static void
 ocsp_append_hex(struct strbuf *sb, const ASN1_STRING *s)
 {
+	static const char digits[] = "0123456789ABCDEF";
 	const unsigned char *p = ASN1_STRING_get0_data(s);
+	int len = ASN1_STRING_length(s);
+	char pair[2];
 
-	for (int i = 0; i < ASN1_STRING_length(s); i++)
-		strbuf_printf(sb, "%02X", p[i]);
+	/* Every revocation check builds this key, so no printf per octet. */
+	for (int i = 0; i < len; i++) {
+		pair[0] = digits[p[i] >> 4];
+		pair[1] = digits[p[i] & 15];
+		strbuf_append(sb, pair, 2);
+	}
 }
 
 static char *

@@ -743,6 +743,40 @@ START_TEST(ocsp_get_url_encoding)
 }
 END_TEST
 
+/* The cache key of a query is "hash OID/name hash/key hash/serial" with the
+ * octets in upper-case hex, as computed here with the OpenSSL CertID. */
+START_TEST(ocsp_cert_id_format)
+{
+	OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), cert_leaf, cert_issuer);
+	ASN1_OCTET_STRING *name_hash = NULL, *key_hash = NULL;
+	ASN1_INTEGER *serial = NULL;
+	struct ocsp_query *q = NULL;
+	char expected[256];
+	char *error = NULL;
+	size_t n;
+
+	ck_assert_ptr_nonnull(id);
+	OCSP_id_get0_info(&name_hash, NULL, &key_hash, &serial, id);
+	n = (size_t)snprintf(expected, sizeof(expected), "1.3.14.3.2.26/");
+	for (int i = 0; i < ASN1_STRING_length(name_hash); i++)
+		n += (size_t)snprintf(expected + n, sizeof(expected) - n, "%02X",
+		    ASN1_STRING_get0_data(name_hash)[i]);
+	n += (size_t)snprintf(expected + n, sizeof(expected) - n, "/");
+	for (int i = 0; i < ASN1_STRING_length(key_hash); i++)
+		n += (size_t)snprintf(expected + n, sizeof(expected) - n, "%02X",
+		    ASN1_STRING_get0_data(key_hash)[i]);
+	n += (size_t)snprintf(expected + n, sizeof(expected) - n, "/");
+	for (int i = 0; i < ASN1_STRING_length(serial); i++)
+		n += (size_t)snprintf(expected + n, sizeof(expected) - n, "%02X",
+		    ASN1_STRING_get0_data(serial)[i]);
+
+	ck_assert_int_eq(ocsp_query_new(cert_leaf, cert_issuer, false, &q, &error), 0);
+	ck_assert_str_eq(ocsp_query_cert_id(q), expected);
+	ocsp_query_free(q);
+	OCSP_CERTID_free(id);
+}
+END_TEST
+
 START_TEST(ocsp_aia_urls)
 {
 	char **urls = ocsp_responder_urls(cert_leaf);
@@ -1684,6 +1718,7 @@ revocation_suite(void)
 	tcase_add_test(tc, ocsp_garbage_rejected);
 	tcase_add_test(tc, ocsp_response_wrong_issuer);
 	tcase_add_test(tc, ocsp_get_url_encoding);
+	tcase_add_test(tc, ocsp_cert_id_format);
 	tcase_add_test(tc, ocsp_aia_urls);
 	suite_add_tcase(s, tc);
 

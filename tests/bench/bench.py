@@ -3,14 +3,15 @@
 tools, on the test environment (127.0.0.1 only), and prints the tables of
 docs/BENCHMARKS.md.
 
-For each scenario: smimegw with warm caches (one daemon, warmed up, then a
-timed run) and with cold caches (a freshly started daemon per round of one
-message per core, with recipients not asked before), then on the content
-that smimegw signed or encrypted and the same certificates: (a) cmslimit,
-the CMS operations alone in-process, (b) `openssl cms` per message, (c)
-`gpgsm` per message. Then 10 000 requests of the sign + encrypt scenario
-with the daemon's RSS sampled every 1000. No step asserts a time: the
-targets are printed with the measured values."""
+Each scenario runs smimegw with warm caches (one daemon, warmed up, then a
+timed run) and with cold caches (a freshly started daemon per round, which
+gets one message per CPU, each to recipients not looked up before). Then,
+on the content that smimegw signed or encrypted and with the same
+certificates, it runs (a) cmslimit, the CMS operations alone in-process,
+(b) `openssl cms` per message and (c) `gpgsm` per message. Last, 10 000
+requests of the sign + encrypt scenario go to one daemon whose RSS is
+sampled every 1000. No step asserts a time: the targets are printed with
+the measured values."""
 
 import argparse
 import json
@@ -32,12 +33,17 @@ from verifiers import content_type, multipart_parts, split_message  # noqa: E402
 CORES = os.cpu_count() or 1
 BOB = "bob@" + benchenv.DOMAIN
 SUCCESS_TEXT = '"notCreated":null'
-# The S2K iteration count of the second gpgsm run: the smallest that
-# gpg-agent accepts, so the key is unlocked in well under a millisecond.
+# The S2K iteration count of the second gpgsm run, the one that
+# scripts/testenv sets. With it a signature took about 12 ms on the
+# benchmark machine, against about 250 ms with gpg-agent's calibrated count.
 GPGSM_FAST_S2K_COUNT = 65536
 
 
 class Scenario:
+    """One benchmark case: whether to sign, how many bench users to
+    encrypt to (none: no encryption), and the sizes of the text body and
+    of the attachment (0: none)."""
+
     def __init__(self, name, title, sign, recipients, body_size, attachment_size):
         self.name = name
         self.title = title
@@ -90,6 +96,9 @@ def request_body(account_id, scenario, recipients, blob_id):
 
 
 class Bench:
+    """One run: the environment, the scenarios, the memory run and their
+    results."""
+
     def __init__(self, options):
         self.options = options
         self.build = options.build
@@ -158,12 +167,14 @@ class Bench:
         return result, message
 
     def run_cold(self, scenario):
-        """Rounds of a freshly started daemon that gets one message per core
-        at once, each to recipients of its own, so that every lookup and
-        revocation check of the round starts with empty caches."""
+        """Run rounds of a freshly started daemon, with empty caches, that
+        gets one message per CPU at once, each to recipients of its own.
+        The sender's certificate and the signer are shared by the messages
+        of a round."""
         options = self.options
         latencies, seconds, peak, messages = [], 0.0, 0, 0
-        totals = None
+        totals = {}
+
         for _ in range(options.cold_rounds):
             daemon = self.env.start_daemon()
             try:
@@ -174,14 +185,16 @@ class Bench:
                 result = self.loadgen(daemon, paths, CORES,
                                       ["--requests", str(CORES), "--latencies"])
                 after = self.env.counters.snapshot()
-                delta = {key: after[key] - before[key] for key in before}
-                totals = delta if totals is None else {k: totals[k] + delta[k] for k in delta}
-                latencies += result["latencies_ms"]
-                seconds += result["seconds"]
-                messages += result["requests"]
                 peak = max(peak, daemon.peak_rss_kb())
             finally:
                 daemon.stop()
+
+            for key in before:
+                totals[key] = totals.get(key, 0) + after[key] - before[key]
+            latencies += result["latencies_ms"]
+            seconds += result["seconds"]
+            messages += result["requests"]
+
         result = peers.summarize(latencies, seconds)
         result.update({key: value / messages for key, value in totals.items()})
         result["peak_rss_kb"] = peak
@@ -392,11 +405,11 @@ def parse_args():
     parser.add_argument("--work", help="folder for the run (default: a new temporary "
                         "folder, removed at the end unless --keep)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
-    parser.add_argument("--seconds", type=float, default=8,
+    parser.add_argument("--seconds", type=float,
                         help="length of each timed smimegw run in seconds (default 8)")
-    parser.add_argument("--peer-seconds", type=float, default=4,
+    parser.add_argument("--peer-seconds", type=float,
                         help="length of each peer's run in seconds (default 4)")
-    parser.add_argument("--cold-rounds", type=int, default=4,
+    parser.add_argument("--cold-rounds", type=int,
                         help="daemon restarts per cold scenario (default 4)")
     parser.add_argument("--connections", type=int, default=2 * CORES,
                         help="keep-alive connections of the warm runs (default 2 per CPU)")
@@ -408,7 +421,7 @@ def parse_args():
                         "calls cost")
     parser.add_argument("--warmup-requests", type=int, default=50,
                         help="requests before each timed warm run (default 50)")
-    parser.add_argument("--memory-requests", type=int, default=10000,
+    parser.add_argument("--memory-requests", type=int,
                         help="requests of the memory run (default 10000; 0 skips it)")
     parser.add_argument("--bench-users", type=int, default=100 * CORES,
                         help="bench users added to the directory (default 100 per CPU)")
@@ -417,12 +430,19 @@ def parse_args():
                         + ", ".join(s.name for s in SCENARIOS))
     parser.add_argument("--quick", action="store_true",
                         help="short runs to check the setup: 2 s runs, 1 s peers, "
-                        "2 cold rounds, 1000 memory requests")
+                        "2 cold rounds, 1000 memory requests, unless given")
     parser.add_argument("--output", help="also write all results as JSON to this file")
     options = parser.parse_args()
-    if options.quick:
-        options.seconds, options.peer_seconds = 2, 1
-        options.cold_rounds, options.memory_requests = 2, 1000
+    # Defaults, and those of --quick, for the options not given.
+    presets = {"seconds": (8, 2), "peer_seconds": (4, 1), "cold_rounds": (4, 2),
+               "memory_requests": (10000, 1000)}
+    for name, (full, quick) in presets.items():
+        if getattr(options, name) is None:
+            setattr(options, name, quick if options.quick else full)
+    unknown = set(options.scenarios or []) - {s.name for s in SCENARIOS}
+    if unknown:
+        parser.error(f"unknown scenario {', '.join(sorted(unknown))}; expected some of "
+                     + ", ".join(s.name for s in SCENARIOS))
     options.build = os.path.abspath(options.build)
     if options.store_dir is not None:
         options.store_dir = os.path.abspath(options.store_dir)

@@ -232,16 +232,20 @@ class BenchEnv:
         with open(f"/proc/{pid}/cmdline", "rb") as file:
             if conf.encode() not in file.read().split(b"\0"):
                 raise RuntimeError(f"pid {pid} in {pid_file} is not this environment's slapd")
+
         os.kill(pid, signal.SIGTERM)
         deadline = time.time() + STOP_TIMEOUT
-        while os.path.exists(f"/proc/{pid}") and time.time() < deadline:
+        while os.path.exists(f"/proc/{pid}"):
+            if time.time() > deadline:
+                raise RuntimeError(f"slapd (pid {pid}) did not stop within {STOP_TIMEOUT} s")
             time.sleep(0.05)
+
         slapd = shutil.which("slapd") or "/usr/sbin/slapd"
-        stats = open(os.path.join(self.work, "slapd-stats.log"), "wb")
-        self.slapd = subprocess.Popen([slapd, "-f", conf, "-h", self.env["LDAP_URI"],
-                                       "-d", "stats"], stdout=stats, stderr=stats,
-                                      stdin=subprocess.DEVNULL)
-        stats.close()
+        with open(os.path.join(self.work, "slapd-stats.log"), "wb") as stats:
+            self.slapd = subprocess.Popen([slapd, "-f", conf, "-h", self.env["LDAP_URI"],
+                                           "-d", "stats"], stdout=stats, stderr=stats,
+                                          stdin=subprocess.DEVNULL)
+
         deadline = time.time() + START_TIMEOUT
         while time.time() < deadline:
             probe = subprocess.run(["ldapsearch", "-x", "-H", self.env["LDAP_URI"], "-b",

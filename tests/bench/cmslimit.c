@@ -195,9 +195,10 @@ fail:
 	return ret;
 }
 
-/* One message: sign (when a signer is set), then encrypt (when recipients
- * are set) the content followed by the base64 signature, which is about the
- * size of the multipart/signed entity that smimegw encrypts. */
+/* Makes one message: signs the content when a signer is set, then, when
+ * recipients are set, encrypts the content followed by the base64
+ * signature, which is about the size of the multipart/signed entity that
+ * smimegw encrypts. */
 static int
 cmslimit_message(const struct cmslimit_inputs *in)
 {
@@ -258,7 +259,7 @@ cmslimit_read_certs(const char *path)
 	X509 *cert;
 
 	if (bio == NULL || certs == NULL) {
-		fprintf(stderr, "cmslimit: cannot open %s\n", path);
+		fprintf(stderr, "cmslimit: opening %s failed\n", path);
 		sk_X509_free(certs);
 		BIO_free(bio);
 		return NULL;
@@ -294,7 +295,7 @@ cmslimit_load(const struct cmslimit_options *o, struct cmslimit_inputs *in)
 		in->signer_key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
 		BIO_free(bio);
 		if (certs == NULL || in->signer_key == NULL) {
-			fprintf(stderr, "cmslimit: cannot read the signer %s and %s\n",
+			fprintf(stderr, "cmslimit: reading the signer %s and %s failed\n",
 			    o->signer_cert_path, o->signer_key_path);
 			return -1;
 		}
@@ -398,7 +399,9 @@ cmslimit_parse(int argc, char **argv, struct cmslimit_options *o)
 	    (o->signer_cert_path == NULL) != (o->signer_key_path == NULL) ||
 	    (o->signer_cert_path == NULL && o->recipients_path == NULL) ||
 	    o->threads == 0 || o->threads > CMSLIMIT_MAX_THREADS || !(o->seconds > 0)) {
-		fprintf(stderr, "cmslimit: invalid arguments\n");
+		fprintf(stderr, "cmslimit: --content, a signer (--signer-cert with "
+		    "--signer-key) or --recipients or both, 1 to %d --threads and "
+		    "--seconds above 0 are required\n", CMSLIMIT_MAX_THREADS);
 		return -1;
 	}
 	return 0;

@@ -180,10 +180,10 @@ loadgen_header(const char *headers, size_t headers_len, const char *name)
 	return NULL;
 }
 
-/* Reads one response with a Content-Length. Returns the status code and
- * fills body (the whole response) and *body_offset, or returns -1 with a
- * message in *error_r (static text). *close_r is set when the server will
- * close the connection. */
+/* Reads one response with a Content-Length into buf (status line, header
+ * and body) and returns its status code, with *body_offset set to where
+ * the body starts and *close_r set when the server will close the
+ * connection. Returns -1 with a static message in *error_r on failure. */
 static int
 loadgen_read_response(int fd, struct strbuf *buf, size_t *body_offset,
     bool *close_r, const char **error_r)
@@ -460,7 +460,9 @@ loadgen_parse(int argc, char **argv, struct loadgen_options *o)
 	    o->body_count == 0 || o->connections == 0 ||
 	    o->connections > LOADGEN_MAX_CONNECTIONS ||
 	    (o->duration > 0) == (o->requests > 0)) {
-		fprintf(stderr, "loadgen: invalid arguments\n");
+		fprintf(stderr, "loadgen: --port (1 to 65535), --token-file, at least one "
+		    "--body, 1 to %d --connections and exactly one of --seconds and "
+		    "--requests are required\n", LOADGEN_MAX_CONNECTIONS);
 		return -1;
 	}
 	return 0;

@@ -179,10 +179,10 @@ class Gpgsm:
                                + proc.stderr.decode(errors="replace"))
 
     def run(self, workload, seconds, work, workers):
-        """Sign and encrypt per message. gpgsm 2.2.40 answers "this command
-        has not yet been implemented" to --sign --encrypt in one run, so a
-        message is `gpgsm --sign` (opaque SignedData) piped into
-        `gpgsm --encrypt`; sign only is `gpgsm --detach-sign`."""
+        """Sign and encrypt per message. gpgsm 2.2.40 rejects --sign
+        --encrypt in one run ("this command has not yet been implemented"),
+        so a message is `gpgsm --sign` (opaque SignedData) piped into
+        `gpgsm --encrypt`. Sign only is `gpgsm --detach-sign`."""
         base = ["gpgsm", "--batch", "--yes"]
         sign = base + ["--pinentry-mode", "loopback", "--passphrase-fd", "0",
                        "--local-user", self.signer["email"]]

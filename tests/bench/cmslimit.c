@@ -55,12 +55,18 @@ struct cmslimit_worker {
 };
 
 static double
-cmslimit_now(void)
+cmslimit_clock(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+cmslimit_now(void)
+{
+	return cmslimit_clock(CLOCK_MONOTONIC);
 }
 
 static void
@@ -330,8 +336,10 @@ cmslimit_percentile(const double *sorted, size_t n, double p)
 	return sorted[rank > 0 ? rank - 1 : 0];
 }
 
+/* Prints the results; cpu_seconds is the process's CPU time of the run. */
 static void
-cmslimit_report(struct cmslimit_worker *workers, unsigned count, double seconds)
+cmslimit_report(struct cmslimit_worker *workers, unsigned count, double seconds,
+    double cpu_seconds)
 {
 	size_t n = 0, k = 0;
 	double *all;
@@ -345,9 +353,10 @@ cmslimit_report(struct cmslimit_worker *workers, unsigned count, double seconds)
 	}
 	qsort(all, n, sizeof(*all), cmslimit_compare_double);
 	printf("{\"requests\": %zu, \"threads\": %u, \"seconds\": %.4f, \"rate\": %.2f, "
-	    "\"p50_ms\": %.3f, \"p95_ms\": %.3f, \"p99_ms\": %.3f}\n", n, count, seconds,
-	    seconds > 0 ? (double)n / seconds : 0.0, cmslimit_percentile(all, n, 50),
-	    cmslimit_percentile(all, n, 95), cmslimit_percentile(all, n, 99));
+	    "\"p50_ms\": %.3f, \"p95_ms\": %.3f, \"p99_ms\": %.3f, \"cpu_seconds\": %.4f}\n",
+	    n, count, seconds, seconds > 0 ? (double)n / seconds : 0.0,
+	    cmslimit_percentile(all, n, 50), cmslimit_percentile(all, n, 95),
+	    cmslimit_percentile(all, n, 99), cpu_seconds);
 	free(all);
 }
 
@@ -361,7 +370,7 @@ cmslimit_usage(FILE *out)
 	    "the PEM file) the content in a loop on N threads (default 1) for S seconds\n"
 	    "(default 5), with smimegw's default algorithms. Prints one JSON object:\n"
 	    "requests, threads, seconds, rate (messages per second), p50_ms, p95_ms,\n"
-	    "p99_ms.\n");
+	    "p99_ms and cpu_seconds (CPU time of the process during the run).\n");
 }
 
 static int
@@ -413,7 +422,7 @@ main(int argc, char **argv)
 	struct cmslimit_options options = { 0 };
 	struct cmslimit_inputs in = { 0 };
 	struct cmslimit_worker *workers;
-	double start;
+	double start, cpu_start;
 	int status = 0;
 
 	if (cmslimit_parse(argc, argv, &options) < 0) {
@@ -428,6 +437,7 @@ main(int argc, char **argv)
 		return 1;
 
 	workers = xcalloc(options.threads, sizeof(*workers));
+	cpu_start = cmslimit_clock(CLOCK_PROCESS_CPUTIME_ID);
 	start = cmslimit_now();
 	in.deadline = start + options.seconds;
 	for (unsigned i = 0; i < options.threads; i++) {
@@ -440,7 +450,8 @@ main(int argc, char **argv)
 	}
 	for (unsigned i = 0; i < options.threads; i++)
 		pthread_join(workers[i].thread, NULL);
-	cmslimit_report(workers, options.threads, cmslimit_now() - start);
+	cmslimit_report(workers, options.threads, cmslimit_now() - start,
+	    cmslimit_clock(CLOCK_PROCESS_CPUTIME_ID) - cpu_start);
 
 	for (unsigned i = 0; i < options.threads; i++) {
 		if (workers[i].failed)

@@ -94,6 +94,7 @@ def cmslimit(binary, workload, seconds, work, cores):
         args += ["--recipients", bundle]
 
     threads = json.loads(run(args + ["--threads", str(cores)]).stdout)
+    threads["cpu_ms"] = 1000 * threads["cpu_seconds"] / max(threads["requests"], 1)
     procs = [subprocess.Popen(args + ["--threads", "1"], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE) for _ in range(cores)]
     results = []
@@ -104,6 +105,8 @@ def cmslimit(binary, workload, seconds, work, cores):
         results.append(json.loads(out))
     processes = {"requests": sum(r["requests"] for r in results),
                  "rate": sum(r["rate"] for r in results),
+                 "cpu_ms": 1000 * sum(r["cpu_seconds"] for r in results)
+                 / max(sum(r["requests"] for r in results), 1),
                  "p50_ms": max(r["p50_ms"] for r in results),
                  "p95_ms": max(r["p95_ms"] for r in results),
                  "p99_ms": max(r["p99_ms"] for r in results)}

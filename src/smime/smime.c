@@ -285,3 +285,18 @@ smime_append_pkcs7_mime(struct strbuf *out, const char *smime_type,
 	strbuf_appends(out, "\r\n");
 	smime_append_base64(out, der, der_len);
 }
+
+int
+smime_cms_final(CMS_ContentInfo *cms, const char *entity, size_t entity_len,
+    unsigned int flags, char **error_r)
+{
+	BIO *content = BIO_new_mem_buf(entity, (int)entity_len);
+	int ret = 0;
+
+	if (content == NULL || !CMS_final(cms, content, NULL, flags)) {
+		*error_r = smime_openssl_error("CMS_final");
+		ret = -1;
+	}
+	BIO_free(content);
+	return ret;
+}

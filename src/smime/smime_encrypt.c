@@ -132,7 +132,6 @@ encrypt_build_cms(STACK_OF(X509) *recipients, const char *entity,
 {
 	unsigned int flags = CMS_BINARY;
 	CMS_ContentInfo *cms = NULL;
-	BIO *content = NULL;
 
 	/* For an AEAD cipher OpenSSL 3.0 creates AuthEnvelopedData. */
 	cms = CMS_encrypt(NULL, NULL, encrypt_cipher(cipher), flags | CMS_PARTIAL);
@@ -146,15 +145,10 @@ encrypt_build_cms(STACK_OF(X509) *recipients, const char *entity,
 			goto fail;
 	}
 
-	content = BIO_new_mem_buf(entity, (int)entity_len);
-	if (content == NULL || !CMS_final(cms, content, NULL, flags)) {
-		*error_r = smime_openssl_error("CMS_final");
+	if (smime_cms_final(cms, entity, entity_len, flags, error_r) < 0)
 		goto fail;
-	}
-	BIO_free(content);
 	return cms;
 fail:
-	BIO_free(content);
 	CMS_ContentInfo_free(cms);
 	return NULL;
 }

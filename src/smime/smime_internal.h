@@ -15,6 +15,11 @@
  * clears the calling thread's OpenSSL error queue. The caller frees it. */
 char *smime_openssl_error(const char *operation);
 
+/* Finishes cms over entity_len bytes of entity with CMS_final. Returns 0, or
+ * -1 with *error_r allocated. */
+int smime_cms_final(CMS_ContentInfo *cms, const char *entity, size_t entity_len,
+    unsigned int flags, char **error_r);
+
 /* Returns the certificate subject in RFC 2253 form with UTF-8 left
  * unescaped, allocated. */
 char *smime_cert_subject(X509 *cert);

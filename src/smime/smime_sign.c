@@ -201,7 +201,6 @@ sign_build_cms(const struct smime_signer *signer, const char *entity,
 	    signer->encryption_cert : signer->cert;
 	CMS_ContentInfo *cms = NULL;
 	CMS_SignerInfo *si;
-	BIO *content = NULL;
 
 	cms = CMS_sign(NULL, NULL, NULL, NULL, flags | CMS_PARTIAL);
 	if (cms == NULL) {
@@ -223,15 +222,10 @@ sign_build_cms(const struct smime_signer *signer, const char *entity,
 	    sign_add_key_preference(si, key_cert, error_r) < 0)
 		goto fail;
 
-	content = BIO_new_mem_buf(entity, (int)entity_len);
-	if (content == NULL || !CMS_final(cms, content, NULL, flags)) {
-		*error_r = smime_openssl_error("CMS_final");
+	if (smime_cms_final(cms, entity, entity_len, flags, error_r) < 0)
 		goto fail;
-	}
-	BIO_free(content);
 	return cms;
 fail:
-	BIO_free(content);
 	CMS_ContentInfo_free(cms);
 	return NULL;
 }

@@ -277,7 +277,7 @@ email_smime_take_resolution(struct jmap_context *ctx, struct email_recipients *r
 		json_array_append_new(invalid, json_pack("{ss ss}", "email", email,
 		    "reason", cert_reason_name(res->reason)));
 		/* A revoked issuing CA is reported as "revoked" too, so the
-		 * detail says which certificate of the chain it was. */
+		 * detail names the revoked certificate of the chain. */
 		strbuf_printf(invalid_text, "%s%s (%s)", invalid_text->len > 0 ? "; " : "",
 		    email, res->reason == CERT_REVOKED && res->detail != NULL ? res->detail :
 		    cert_reason_text(res->reason));

@@ -61,7 +61,7 @@ def main():
         harness.DAEMON = daemon
 
         suite = unittest.defaultTestLoader.discover(HERE, pattern=args.pattern, top_level_dir=HERE)
-        # The log scan goes last so that it sees the logs of every test.
+        # The log scan goes last so that it reads the logs of every test.
         import test_hardening
         suite.addTests(unittest.defaultTestLoader.loadTestsFromTestCase(
             test_hardening.SecretsInLogsTest))

@@ -448,6 +448,34 @@ parse_decode_base64(const char *data, size_t len, struct strbuf *out,
 	int bits = 0, pad = 0;
 
 	for (size_t i = 0; i < len; i++) {
+		/* Complete groups of four base64 characters, which make up most
+		 * of every line, are decoded together. Line ends, padding and
+		 * invalid characters go through the loop below one at a time. */
+		while (bits == 0 && pad == 0 && len - i >= 4 &&
+		    sizeof(block) - used >= 3) {
+			const unsigned char *chars = (const unsigned char *)data + i;
+			unsigned char entry0 = parse_base64_table[chars[0]],
+			    entry1 = parse_base64_table[chars[1]],
+			    entry2 = parse_base64_table[chars[2]],
+			    entry3 = parse_base64_table[chars[3]];
+
+			if (entry0 == 0 || entry1 == 0 || entry2 == 0 || entry3 == 0)
+				break;
+			uint32_t group = (uint32_t)(entry0 - 1) << 18 |
+			    (uint32_t)(entry1 - 1) << 12 | (uint32_t)(entry2 - 1) << 6 |
+			    (uint32_t)(entry3 - 1);
+			block[used++] = (char)(group >> 16);
+			block[used++] = (char)(group >> 8 & 0xff);
+			block[used++] = (char)(group & 0xff);
+			i += 4;
+		}
+		if (used > sizeof(block) - 3) {
+			strbuf_append(out, block, used);
+			used = 0;
+		}
+		if (i == len)
+			break;
+
 		unsigned char entry = parse_base64_table[(unsigned char)data[i]];
 
 		if (entry == 0 && (data[i] == '\r' || data[i] == '\n'))

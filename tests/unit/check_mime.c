@@ -2682,6 +2682,51 @@ START_TEST(parse_large_bodies)
 }
 END_TEST
 
+/* Base64 groups split across lines, padding and short lines decode the
+ * same as whole groups; data after padding is rejected. */
+static const struct {
+	const char *encoded;
+	const char *decoded;
+} parse_base64_cases[] = {
+	{ "QUJD", "ABC" },
+	{ "QU\r\nJD", "ABC" },
+	{ "Q\r\nU\r\nJ\r\nD\r\n", "ABC" },
+	{ "QUJDRA==", "ABCD" },
+	{ "QUJDREU=", "ABCDE" },
+	{ "QUJDRE\r\nU=\r\n", "ABCDE" },
+	{ "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=", "ABCDEFGHIJKLMNOPQRSTUVWXYZ" },
+	{ "", "" },
+};
+
+START_TEST(parse_base64_forms)
+{
+	struct strbuf message = STRBUF_INIT;
+	struct mime_entity e;
+	char *error = NULL;
+
+	strbuf_printf(&message, "Content-Transfer-Encoding: base64\r\n\r\n%s",
+	    parse_base64_cases[_i].encoded);
+	ck_assert_msg(mime_parse_entity(message.data, message.len, &e, &error) == 0,
+	    "case %d: %s", _i, error);
+	ck_assert_uint_eq(e.body_len, strlen(parse_base64_cases[_i].decoded));
+	ck_assert(memcmp(e.body, parse_base64_cases[_i].decoded, e.body_len) == 0);
+	mime_entity_clear(&e);
+	strbuf_free(&message);
+}
+END_TEST
+
+START_TEST(parse_base64_data_after_padding)
+{
+	const char *message = "Content-Transfer-Encoding: base64\r\n\r\nQQ==QUJD\r\n";
+	struct mime_entity e;
+	char *error = NULL;
+
+	ck_assert_int_eq(mime_parse_entity(message, strlen(message), &e, &error), -1);
+	ck_assert_msg(strstr(error, "invalid base64") != NULL, "%s", error);
+	free(error);
+}
+END_TEST
+
 /* A line that starts like a delimiter but goes on is part of the body. */
 START_TEST(parse_delimiter_lookalike)
 {
@@ -2789,6 +2834,9 @@ mime_suite(void)
 	tcase_add_loop_test(parse, parse_error_cases_table, 0, COUNT(parse_error_cases));
 	tcase_add_test(parse, parse_fields_and_text);
 	tcase_add_test(parse, parse_large_bodies);
+	tcase_add_loop_test(parse, parse_base64_forms, 0,
+	    sizeof(parse_base64_cases) / sizeof(parse_base64_cases[0]));
+	tcase_add_test(parse, parse_base64_data_after_padding);
 	tcase_add_test(parse, parse_delimiter_lookalike);
 	suite_add_tcase(s, parse);
 	return s;

@@ -234,10 +234,19 @@ static bool
 sign_contains(const char *data, size_t len, const char *needle)
 {
 	size_t needle_len = strlen(needle);
+	const char *p = data, *end = data + len;
 
-	for (size_t i = 0; i + needle_len <= len; i++) {
-		if (memcmp(data + i, needle, needle_len) == 0)
+	if (needle_len == 0)
+		return true;
+	/* Only positions that start with the needle's first octet are
+	 * compared, and memchr finds them much faster than a loop. */
+	while ((size_t)(end - p) >= needle_len) {
+		p = memchr(p, needle[0], (size_t)(end - p) - needle_len + 1);
+		if (p == NULL)
+			return false;
+		if (memcmp(p, needle, needle_len) == 0)
 			return true;
+		p++;
 	}
 	return false;
 }

@@ -245,11 +245,11 @@ email_set_verify(struct jmap_context *ctx, const struct email_draft *draft,
 /* Removes the message blob of a create whose Email record could not be
  * stored, unless an earlier Email uses the same blob. */
 static void
-email_set_drop_blob(struct jmap_context *ctx, const char *blob_id, bool existed)
+email_set_drop_blob(struct jmap_context *ctx, const char *blob_id, bool created)
 {
 	char *error = NULL;
 
-	if (existed)
+	if (!created)
 		return;
 	if (store_blob_delete(ctx->server->store, ctx->account->id, blob_id, &error) ==
 	    STORE_ERROR)
@@ -271,7 +271,7 @@ email_set_create_one(struct jmap_context *ctx, json_t *create,
 	struct strbuf entity = STRBUF_INIT, message = STRBUF_INIT;
 	char *message_id = NULL, *blob_id = NULL, *email_id = NULL, *error = NULL;
 	json_t *record = NULL;
-	bool blob_existed;
+	bool blob_created;
 	int ret = -1;
 
 	if (email_draft_parse(ctx, create, &draft, error_r) < 0)
@@ -291,15 +291,13 @@ email_set_create_one(struct jmap_context *ctx, json_t *create,
 		goto out;
 	strbuf_append(&message, entity.data, entity.len);
 
-	blob_existed = store_blob_exists(ctx->server->store, ctx->account->id, message.data,
-	    message.len);
 	if (store_blob_put(ctx->server->store, ctx->account->id, message.data, message.len,
-	    "message/rfc822", &blob_id, &error) < 0)
+	    "message/rfc822", &blob_id, &blob_created, &error) < 0)
 		goto store_fail;
 	email_id = store_new_id('M');
 	record = email_set_record(&draft, email_id, blob_id, message.len, message_id, smime);
 	if (store_email_put(ctx->server->store, ctx->account->id, email_id, record, &error) < 0) {
-		email_set_drop_blob(ctx, blob_id, blob_existed);
+		email_set_drop_blob(ctx, blob_id, blob_created);
 		goto store_fail;
 	}
 	*created_r = json_pack("{ss ss sO sI}", "id", email_id, "blobId", blob_id,

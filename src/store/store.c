@@ -28,6 +28,9 @@
 #define STORE_EMAIL_MAX_SIZE ((size_t)16 * 1024 * 1024)
 #define STORE_STATE_MAX_SIZE 64
 #define STORE_DEFAULT_TYPE "application/octet-stream"
+/* Content of <root>/format. Format 1, which had no format file, kept each
+ * blob's media type in a separate "<blobId>.type" file. */
+#define STORE_FORMAT "smimegw store format 2\n"
 /* fs_write_atomic names its temporary files "<final name>.tmp.XXXXXX". Valid
  * ids contain no '.', so no final name contains this marker. */
 #define STORE_TMP_MARKER ".tmp."
@@ -285,6 +288,57 @@ store_check_writable(const char *root, char **error_r)
 	return 0;
 }
 
+/* Checks <root>/format, or writes it into a store that has no account yet.
+ * A store with accounts but no format file comes from a version whose blob
+ * files this one cannot read. */
+static int
+store_check_format(const char *root, char **error_r)
+{
+	char *path = xasprintf("%s/format", root), *accounts = NULL, *text = NULL;
+	enum store_status status;
+	struct dirent *entry;
+	size_t len = 0;
+	int ret = -1;
+	DIR *d;
+
+	status = store_read(path, 256, &text, &len, error_r);
+	if (status == STORE_OK) {
+		if (len == strlen(STORE_FORMAT) && memcmp(text, STORE_FORMAT, len) == 0)
+			ret = 0;
+		else
+			*error_r = xasprintf("%s does not contain \"%.*s\": the store was "
+			    "written by another version of smimegw", path,
+			    (int)strlen(STORE_FORMAT) - 1, STORE_FORMAT);
+		goto out;
+	}
+	if (status == STORE_ERROR)
+		goto out;
+
+	accounts = xasprintf("%s/accounts", root);
+	d = opendir(accounts);
+	if (d == NULL) {
+		*error_r = xasprintf("opendir(%s) failed: %s", accounts, strerror(errno));
+		goto out;
+	}
+	while ((entry = readdir(d)) != NULL) {
+		if (store_id_valid(entry->d_name))
+			break;
+	}
+	closedir(d);
+	if (entry != NULL) {
+		*error_r = xasprintf("the store in %s has accounts but no format file: "
+		    "an earlier version of smimegw wrote it, in a layout this version "
+		    "does not read; start with an empty folder", root);
+		goto out;
+	}
+	ret = fs_write_atomic(path, STORE_FORMAT, strlen(STORE_FORMAT), 0600, error_r);
+out:
+	free(text);
+	free(accounts);
+	free(path);
+	return ret;
+}
+
 int
 store_open(const char *path, struct store **store_r, char **error_r)
 {
@@ -305,7 +359,8 @@ store_open(const char *path, struct store **store_r, char **error_r)
 	if (store_lock_root(path, &lock_fd, error_r) < 0)
 		return -1;
 	if (store_clean_tmp(path, error_r) < 0 ||
-	    store_check_writable(path, error_r) < 0) {
+	    store_check_writable(path, error_r) < 0 ||
+	    store_check_format(path, error_r) < 0) {
 		close(lock_fd);
 		return -1;
 	}
@@ -359,25 +414,83 @@ store_blob_id_of(const void *data, size_t len, char blob_id[STORE_BLOB_ID_SIZE])
 	return 0;
 }
 
-bool
-store_blob_exists(struct store *store, const char *account_id, const void *data,
-    size_t len)
+/* Reads the media type line at the start of the blob file that fd has open
+ * into type (STORE_TYPE_MAX_LEN + 1 octets), and sets *header_len_r to the
+ * length of that line including its LF. */
+static enum store_status
+store_blob_read_header(int fd, const char *path, char *type, size_t *header_len_r,
+    char **error_r)
 {
-	char blob_id[STORE_BLOB_ID_SIZE];
-	size_t size;
+	char buf[STORE_TYPE_MAX_LEN + 1];
+	size_t len = 0;
+	char *lf;
 
-	if (store_blob_id_of(data, len, blob_id) < 0)
-		return false;
-	return store_blob_size(store, account_id, blob_id, &size) == STORE_OK;
+	while (len < sizeof(buf)) {
+		ssize_t n = pread(fd, buf + len, sizeof(buf) - len, (off_t)len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*error_r = xasprintf("read(%s) failed: %s", path, strerror(errno));
+			return STORE_ERROR;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	lf = memchr(buf, '\n', len);
+	if (lf == NULL || !store_type_valid(buf, (size_t)(lf - buf))) {
+		*error_r = xasprintf("%s does not start with a valid media type and a "
+		    "line feed", path);
+		return STORE_ERROR;
+	}
+	memcpy(type, buf, (size_t)(lf - buf));
+	type[lf - buf] = '\0';
+	*header_len_r = (size_t)(lf - buf) + 1;
+	return STORE_OK;
+}
+
+/* Opens the blob file at path and reads its media type line. On STORE_OK,
+ * *fd_r is open and *size_r is the size of the content after that line. */
+static enum store_status
+store_blob_open(const char *path, int *fd_r, char *type, size_t *header_len_r,
+    size_t *size_r, char **error_r)
+{
+	enum store_status status;
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return STORE_NOT_FOUND;
+		*error_r = xasprintf("open(%s) failed: %s", path, strerror(errno));
+		return STORE_ERROR;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*error_r = xasprintf("%s is not a regular file", path);
+		close(fd);
+		return STORE_ERROR;
+	}
+	status = store_blob_read_header(fd, path, type, header_len_r, error_r);
+	if (status != STORE_OK) {
+		close(fd);
+		return status;
+	}
+	*size_r = (size_t)st.st_size - *header_len_r;
+	*fd_r = fd;
+	return STORE_OK;
 }
 
 int
 store_blob_put(struct store *store, const char *account_id, const void *data,
-    size_t len, const char *type, char **blob_id_r, char **error_r)
+    size_t len, const char *type, char **blob_id_r, bool *created_r,
+    char **error_r)
 {
-	char blob_id[STORE_BLOB_ID_SIZE];
-	char *dir = NULL, *path = NULL, *type_path = NULL;
-	int ret = -1;
+	char blob_id[STORE_BLOB_ID_SIZE], old_type[STORE_TYPE_MAX_LEN + 1];
+	char *dir = NULL, *path = NULL, *error = NULL;
+	size_t header_len, old_size;
+	enum store_status status;
+	int ret = -1, fd;
 
 	if (store_check_ids(account_id, NULL, NULL, error_r) < 0)
 		return -1;
@@ -396,45 +509,35 @@ store_blob_put(struct store *store, const char *account_id, const void *data,
 
 	dir = xasprintf("%s/accounts/%s/blobs", store->root, account_id);
 	path = xasprintf("%s/%s", dir, blob_id);
-	type_path = xasprintf("%s.type", path);
-	if (fs_mkdirs(dir, 0700, error_r) < 0)
-		goto out;
-	/* The type goes first: a crash between the two writes then leaves an
-	 * unused type file instead of a blob with a missing type. */
-	if (fs_write_atomic(type_path, type, strlen(type), 0600, error_r) < 0 ||
-	    fs_write_atomic(path, data, len, 0600, error_r) < 0)
+	/* The id is the content's hash, so an existing blob of the same type
+	 * needs no write. A damaged one is replaced. */
+	status = store_blob_open(path, &fd, old_type, &header_len, &old_size, &error);
+	if (status == STORE_OK) {
+		close(fd);
+		if (old_size == len && strcmp(old_type, type) == 0) {
+			*blob_id_r = xstrdup(blob_id);
+			if (created_r != NULL)
+				*created_r = false;
+			ret = 0;
+			goto out;
+		}
+	}
+	free(error);
+
+	struct fs_part parts[] = {
+		{ type, strlen(type) }, { "\n", 1 }, { data, len },
+	};
+	if (fs_mkdirs(dir, 0700, error_r) < 0 ||
+	    fs_write_atomic_parts(path, parts, 3, 0600, error_r) < 0)
 		goto out;
 	*blob_id_r = xstrdup(blob_id);
+	if (created_r != NULL)
+		*created_r = status == STORE_NOT_FOUND;
 	ret = 0;
 out:
-	free(type_path);
 	free(path);
 	free(dir);
 	return ret;
-}
-
-static enum store_status
-store_blob_read_type(const char *type_path, char **type_r, char **error_r)
-{
-	enum store_status status;
-	char *type = NULL;
-	size_t len = 0;
-
-	status = store_read(type_path, STORE_TYPE_MAX_LEN, &type, &len, error_r);
-	if (status == STORE_NOT_FOUND) {
-		*type_r = xstrdup(STORE_DEFAULT_TYPE);
-		return STORE_OK;
-	}
-	if (status != STORE_OK)
-		return status;
-	if (!store_type_valid(type, len) || strlen(type) != len) {
-		*error_r = xasprintf("%s does not contain a valid media type",
-		    type_path);
-		free(type);
-		return STORE_ERROR;
-	}
-	*type_r = type;
-	return STORE_OK;
 }
 
 enum store_status
@@ -442,52 +545,70 @@ store_blob_get(struct store *store, const char *account_id,
     const char *blob_id, char **data_r, size_t *len_r, char **type_r,
     char **error_r)
 {
+	char type[STORE_TYPE_MAX_LEN + 1], *path, *data;
+	size_t header_len, size, done = 0;
 	enum store_status status;
-	char *path, *type_path;
-	char *data = NULL;
-	size_t len = 0;
+	int fd;
 
 	if (!store_id_valid(account_id) || !store_id_valid(blob_id))
 		return STORE_NOT_FOUND;
 	path = xasprintf("%s/accounts/%s/blobs/%s", store->root, account_id,
 	    blob_id);
-	type_path = xasprintf("%s.type", path);
-
-	status = store_read(path, SIZE_MAX - 1, &data, &len, error_r);
-	if (status == STORE_OK) {
-		status = store_blob_read_type(type_path, type_r, error_r);
-		if (status == STORE_OK) {
-			*data_r = data;
-			*len_r = len;
-		} else {
-			free(data);
-		}
+	status = store_blob_open(path, &fd, type, &header_len, &size, error_r);
+	if (status != STORE_OK) {
+		free(path);
+		return status;
 	}
-	free(type_path);
+
+	data = xmalloc(size + 1);
+	while (done < size) {
+		ssize_t n = pread(fd, data + done, size - done,
+		    (off_t)(header_len + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			*error_r = xasprintf("read(%s) failed: %s", path,
+			    n == 0 ? "file shrank while reading" : strerror(errno));
+			status = STORE_ERROR;
+			break;
+		}
+		done += (size_t)n;
+	}
+	close(fd);
 	free(path);
-	return status;
+	if (status != STORE_OK) {
+		free(data);
+		return status;
+	}
+	data[size] = '\0';
+	*data_r = data;
+	*len_r = size;
+	*type_r = xstrdup(type);
+	return STORE_OK;
 }
 
 enum store_status
 store_blob_size(struct store *store, const char *account_id,
     const char *blob_id, size_t *size_r)
 {
-	struct stat st;
-	char *path;
-	int ret;
+	char type[STORE_TYPE_MAX_LEN + 1], *path, *error = NULL;
+	enum store_status status;
+	size_t header_len;
+	int fd;
 
 	if (!store_id_valid(account_id) || !store_id_valid(blob_id))
 		return STORE_NOT_FOUND;
 	path = xasprintf("%s/accounts/%s/blobs/%s", store->root, account_id,
 	    blob_id);
-	ret = stat(path, &st);
+	status = store_blob_open(path, &fd, type, &header_len, size_r, &error);
+	if (status == STORE_OK)
+		close(fd);
+	else if (status == STORE_ERROR)
+		log_error("store blob size failed account=%s blob=%s: %s", account_id,
+		    blob_id, error);
+	free(error);
 	free(path);
-	if (ret < 0)
-		return errno == ENOENT ? STORE_NOT_FOUND : STORE_ERROR;
-	if (!S_ISREG(st.st_mode))
-		return STORE_ERROR;
-	*size_r = (size_t)st.st_size;
-	return STORE_OK;
+	return status;
 }
 
 enum store_status
@@ -495,13 +616,12 @@ store_blob_delete(struct store *store, const char *account_id,
     const char *blob_id, char **error_r)
 {
 	enum store_status status = STORE_OK;
-	char *dir, *path, *type_path;
+	char *dir, *path;
 
 	if (!store_id_valid(account_id) || !store_id_valid(blob_id))
 		return STORE_NOT_FOUND;
 	dir = xasprintf("%s/accounts/%s/blobs", store->root, account_id);
 	path = xasprintf("%s/%s", dir, blob_id);
-	type_path = xasprintf("%s.type", path);
 	if (unlink(path) < 0) {
 		if (errno == ENOENT) {
 			status = STORE_NOT_FOUND;
@@ -510,13 +630,8 @@ store_blob_delete(struct store *store, const char *account_id,
 			status = STORE_ERROR;
 		}
 	}
-	if (status != STORE_ERROR && unlink(type_path) < 0 && errno != ENOENT) {
-		*error_r = xasprintf("unlink(%s) failed: %s", type_path, strerror(errno));
-		status = STORE_ERROR;
-	}
 	if (status == STORE_OK && store_fsync_dir(dir, error_r) < 0)
 		status = STORE_ERROR;
-	free(type_path);
 	free(path);
 	free(dir);
 	return status;

@@ -1,7 +1,7 @@
 /* On-disk store of blobs and Email records, per account, that survives
  * restarts. Layout under the root:
- *   accounts/<accountId>/blobs/<blobId>        blob content
- *   accounts/<accountId>/blobs/<blobId>.type   its media type
+ *   format                                     "smimegw store format 2"
+ *   accounts/<accountId>/blobs/<blobId>        media type, LF, blob content
  *   accounts/<accountId>/emails/<emailId>.json Email record (JSON object)
  *   accounts/<accountId>/state                 Email state counter
  * Every file is written to a temporary "<name>.tmp.XXXXXX" beside it, synced
@@ -25,8 +25,8 @@ struct store; /* thread-safe; one per daemon */
 
 /* Opens (creating with mode 0700) the store rooted at path. Checks it is
  * writable, takes a POSIX record lock on <root>/lock so that a second daemon
- * cannot open the same root, and removes temporary files left by an earlier
- * crash. */
+ * cannot open the same root, removes temporary files left by an earlier
+ * crash, and checks the format file (writing it into a new store). */
 int store_open(const char *path, struct store **store_r, char **error_r);
 /* Releases the lock and frees the store; NULL is ignored. */
 void store_close(struct store *store);
@@ -38,13 +38,15 @@ bool store_id_valid(const char *id);
 
 /* Stores data as a blob of account; the blob id is "G" + hex SHA-256 of the
  * content (so the same content gives the same id), type is the media type
- * kept beside it. A NULL type stores "application/octet-stream". A type that
+ * stored with it. A NULL type stores "application/octet-stream". A type that
  * is empty, longer than 255 bytes or contains control characters is an
- * error. Storing the same content again replaces the type. Atomic
- * (fs_write_atomic). *blob_id_r allocated. */
+ * error. Storing the same content again with another type replaces the
+ * type; with the same type it writes nothing. Atomic (fs_write_atomic).
+ * *blob_id_r allocated. *created_r, unless NULL, is set to true when the
+ * account had no blob with this content before. */
 int store_blob_put(struct store *store, const char *account_id,
     const void *data, size_t len, const char *type, char **blob_id_r,
-    char **error_r);
+    bool *created_r, char **error_r);
 
 /* Reads a blob of account_id; *data_r allocated (NUL-terminated after len
  * bytes), *type_r allocated (may be "application/octet-stream").
@@ -53,16 +55,13 @@ enum store_status store_blob_get(struct store *store, const char *account_id,
     const char *blob_id, char **data_r, size_t *len_r, char **type_r,
     char **error_r);
 
-/* Size of a blob without reading it, or STORE_NOT_FOUND. STORE_ERROR when
- * the file cannot be examined or is not a regular file. */
+/* Size of a blob's content without reading it, or STORE_NOT_FOUND.
+ * STORE_ERROR (logged) when the file cannot be read, is not a regular file
+ * or does not start with a media type. */
 enum store_status store_blob_size(struct store *store, const char *account_id,
     const char *blob_id, size_t *size_r);
 
-/* Returns true when account_id already has a blob with this content. */
-bool store_blob_exists(struct store *store, const char *account_id, const void *data,
-    size_t len);
-
-/* Removes a blob and its type. STORE_NOT_FOUND when it does not exist. Used
+/* Removes a blob. STORE_NOT_FOUND when it does not exist. Used
  * to take back a blob whose Email could not be stored; blob ids are content
  * hashes, so callers delete only a blob that did not exist before. */
 enum store_status store_blob_delete(struct store *store, const char *account_id,

@@ -84,9 +84,34 @@ int
 fs_write_atomic(const char *path, const void *data, size_t len, int mode,
     char **error_r)
 {
-	char *tmp = xasprintf("%s.tmp.XXXXXX", path);
+	struct fs_part part = { data, len };
+
+	return fs_write_atomic_parts(path, &part, 1, mode, error_r);
+}
+
+/* Writes len octets of data to fd, retrying short writes. */
+static int
+fs_write_all(int fd, const void *data, size_t len)
+{
 	const char *p = data;
 	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write(fd, p + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int
+fs_write_atomic_parts(const char *path, const struct fs_part *parts,
+    size_t count, int mode, char **error_r)
+{
+	char *tmp = xasprintf("%s.tmp.XXXXXX", path);
 	int fd;
 
 	fd = mkostemp(tmp, O_CLOEXEC);
@@ -98,13 +123,9 @@ fs_write_atomic(const char *path, const void *data, size_t len, int mode,
 	}
 	if (fchmod(fd, (mode_t)mode) < 0)
 		goto fail;
-	while (done < len) {
-		ssize_t n = write(fd, p + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
+	for (size_t i = 0; i < count; i++) {
+		if (fs_write_all(fd, parts[i].data, parts[i].len) < 0)
 			goto fail;
-		done += (size_t)n;
 	}
 	if (fsync(fd) < 0)
 		goto fail;

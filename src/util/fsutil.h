@@ -17,6 +17,17 @@ int fs_read_file(const char *path, size_t max_size, char **data_r, size_t *len_r
 int fs_write_atomic(const char *path, const void *data, size_t len, int mode,
     char **error_r);
 
+/* One piece of a file written by fs_write_atomic_parts. */
+struct fs_part {
+	const void *data;
+	size_t len;
+};
+
+/* Like fs_write_atomic, with the file's content given as count pieces that
+ * are written one after the other, so that callers need not join them. */
+int fs_write_atomic_parts(const char *path, const struct fs_part *parts,
+    size_t count, int mode, char **error_r);
+
 /* Creates dir and its missing parents with the given mode. Returns 0 or -1
  * with *error_r allocated. */
 int fs_mkdirs(const char *dir, int mode, char **error_r);

@@ -109,7 +109,7 @@ START_TEST(store_blob_roundtrip_nul_bytes)
 	size_t len = 0, size = 0;
 
 	ck_assert_msg(store_blob_put(test_store, "alice", content,
-	    sizeof(content), "message/rfc822", &id, &error) == 0, "%s", error);
+	    sizeof(content), "message/rfc822", &id, NULL, &error) == 0, "%s", error);
 	ck_assert_int_eq(store_blob_get(test_store, "alice", id, &data, &len,
 	    &type, &error), STORE_OK);
 	ck_assert_uint_eq(len, sizeof(content));
@@ -130,7 +130,7 @@ START_TEST(store_blob_empty_content)
 	char *id = NULL, *data = NULL, *type = NULL, *error = NULL;
 	size_t len = 1;
 
-	ck_assert_msg(store_blob_put(test_store, "alice", "", 0, NULL, &id,
+	ck_assert_msg(store_blob_put(test_store, "alice", "", 0, NULL, &id, NULL,
 	    &error) == 0, "%s", error);
 	/* SHA-256 of the empty string. */
 	ck_assert_str_eq(id, "Ge3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c"
@@ -152,11 +152,11 @@ START_TEST(store_blob_same_content_same_id)
 	size_t len;
 
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "abc", 3,
-	    "text/plain", &id1, &error), 0);
+	    "text/plain", &id1, NULL, &error), 0);
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "abc", 3,
-	    "text/html", &id2, &error), 0);
+	    "text/html", &id2, NULL, &error), 0);
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "abd", 3,
-	    "text/plain", &id3, &error), 0);
+	    "text/plain", &id3, NULL, &error), 0);
 	ck_assert_str_eq(id1, "Gba7816bf8f01cfea414140de5dae2223b00361a396177a9c"
 	    "b410ff61f20015ad");
 	ck_assert_str_eq(id1, id2);
@@ -179,7 +179,7 @@ START_TEST(store_blob_other_account_not_found)
 	size_t len, size;
 
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "secret", 6, NULL,
-	    &id, &error), 0);
+	    &id, NULL, &error), 0);
 	ck_assert_int_eq(store_blob_get(test_store, "bob", id, &data, &len,
 	    &type, &error), STORE_NOT_FOUND);
 	ck_assert_int_eq(store_blob_size(test_store, "bob", id, &size),
@@ -194,23 +194,59 @@ START_TEST(store_blob_delete_removes_blob)
 {
 	char *id = NULL, *error = NULL;
 	size_t size;
+	bool created = false;
 
-	ck_assert(!store_blob_exists(test_store, "alice", "gone", 4));
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "gone", 4, "text/plain",
-	    &id, &error), 0);
-	ck_assert(store_blob_exists(test_store, "alice", "gone", 4));
-	ck_assert(!store_blob_exists(test_store, "bob", "gone", 4));
+	    &id, &created, &error), 0);
+	ck_assert(created);
 	ck_assert_int_eq(store_blob_delete(test_store, "bob", id, &error), STORE_NOT_FOUND);
 	ck_assert_int_eq(store_blob_delete(test_store, "alice", id, &error), STORE_OK);
 	ck_assert_ptr_null(error);
 	ck_assert_int_eq(store_blob_size(test_store, "alice", id, &size), STORE_NOT_FOUND);
-	ck_assert(!store_blob_exists(test_store, "alice", "gone", 4));
 	ck_assert_int_eq(store_blob_delete(test_store, "alice", id, &error), STORE_NOT_FOUND);
 	ck_assert_int_eq(store_blob_delete(test_store, "alice", "../x", &error),
 	    STORE_NOT_FOUND);
 	free(id);
 }
 END_TEST
+
+/* created_r tells a new blob from one the account already had, per
+ * account; the same content and type again leaves the file untouched. */
+START_TEST(store_blob_put_reports_created)
+{
+	char *id = NULL, *error = NULL, *path;
+	struct stat before, after;
+	bool created = false;
+
+	ck_assert_int_eq(store_blob_put(test_store, "alice", "once", 4, "text/plain",
+	    &id, &created, &error), 0);
+	ck_assert(created);
+	path = xasprintf("%s/accounts/alice/blobs/%s", test_root, id);
+	ck_assert_int_eq(stat(path, &before), 0);
+	free(id);
+
+	ck_assert_int_eq(store_blob_put(test_store, "alice", "once", 4, "text/plain",
+	    &id, &created, &error), 0);
+	ck_assert(!created);
+	ck_assert_int_eq(stat(path, &after), 0);
+	ck_assert_uint_eq(before.st_ino, after.st_ino);
+	free(id);
+
+	ck_assert_int_eq(store_blob_put(test_store, "alice", "once", 4, "text/html",
+	    &id, &created, &error), 0);
+	ck_assert(!created);
+	ck_assert_int_eq(stat(path, &after), 0);
+	ck_assert_uint_ne(before.st_ino, after.st_ino);
+	free(id);
+
+	ck_assert_int_eq(store_blob_put(test_store, "bob", "once", 4, "text/plain",
+	    &id, &created, &error), 0);
+	ck_assert(created);
+	free(id);
+	free(path);
+}
+END_TEST
+
 
 START_TEST(store_blob_unknown_id_not_found)
 {
@@ -225,24 +261,81 @@ START_TEST(store_blob_unknown_id_not_found)
 }
 END_TEST
 
-START_TEST(store_blob_missing_type_file)
+/* A blob file that does not start with a media type line is an error, not
+ * an empty or untyped blob; storing the content again repairs it. */
+static const char *const damaged_blob_files[] = {
+	"", "no line feed", "\ncontent", "text/plain\r\ncontent",
+};
+
+START_TEST(store_blob_damaged_header)
 {
 	char *id = NULL, *data = NULL, *type = NULL, *error = NULL, *path;
-	size_t len;
+	bool created = true;
+	size_t len, size;
 
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "x", 1, "text/plain",
-	    &id, &error), 0);
-	path = xasprintf("%s/accounts/alice/blobs/%s.type", test_root, id);
-	ck_assert_int_eq(unlink(path), 0);
+	    &id, NULL, &error), 0);
+	path = xasprintf("%s/accounts/alice/blobs/%s", test_root, id);
+	write_file(path, damaged_blob_files[_i]);
+	ck_assert_int_eq(store_blob_get(test_store, "alice", id, &data, &len,
+	    &type, &error), STORE_ERROR);
+	ck_assert_msg(strstr(error, "does not start with a valid media type") != NULL,
+	    "%s", error);
+	free(error);
+	error = NULL;
+	ck_assert_int_eq(store_blob_size(test_store, "alice", id, &size), STORE_ERROR);
+	free(id);
+
+	ck_assert_int_eq(store_blob_put(test_store, "alice", "x", 1, "text/plain",
+	    &id, &created, &error), 0);
+	ck_assert(!created);
 	ck_assert_int_eq(store_blob_get(test_store, "alice", id, &data, &len,
 	    &type, &error), STORE_OK);
-	ck_assert_str_eq(type, "application/octet-stream");
+	ck_assert_str_eq(type, "text/plain");
+	ck_assert_uint_eq(len, 1);
 	free(path);
 	free(id);
 	free(data);
 	free(type);
 }
 END_TEST
+
+/* A new store gets a format file; a store with accounts but without one,
+ * or with another format, is not opened. */
+START_TEST(store_format_file)
+{
+	struct store *other = NULL;
+	char *path, *error = NULL, *text = NULL;
+	size_t len;
+
+	path = xasprintf("%s/format", test_root);
+	ck_assert_int_eq(fs_read_file(path, 100, &text, &len, &error), 0);
+	ck_assert_str_eq(text, "smimegw store format 2\n");
+	free(text);
+	store_close(test_store);
+	test_store = NULL;
+
+	write_file(path, "smimegw store format 3\n");
+	ck_assert_int_eq(store_open(test_root, &other, &error), -1);
+	ck_assert_msg(strstr(error, "another version of smimegw") != NULL, "%s", error);
+	free(error);
+	error = NULL;
+
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(store_open(test_root, &other, &error), 0);
+	store_close(other);
+	ck_assert_int_eq(unlink(path), 0);
+	free(path);
+	path = xasprintf("%s/accounts/alice", test_root);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_int_eq(store_open(test_root, &other, &error), -1);
+	ck_assert_msg(strstr(error, "has accounts but no format file") != NULL, "%s",
+	    error);
+	free(error);
+	free(path);
+}
+END_TEST
+
 
 static const char *const invalid_types[] = {
 	"", "text/plain\r\nX-Injected: 1", "text/plain\t", "a\x7f",
@@ -253,7 +346,7 @@ START_TEST(store_blob_invalid_type_rejected)
 	char *id = NULL, *error = NULL;
 
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "x", 1,
-	    invalid_types[_i], &id, &error), -1);
+	    invalid_types[_i], &id, NULL, &error), -1);
 	ck_assert_ptr_null(id);
 	ck_assert_ptr_nonnull(strstr(error, "invalid media type"));
 	free(error);
@@ -304,7 +397,7 @@ START_TEST(store_id_invalid_rejected)
 	ck_assert_ptr_null(store_email_state(test_store, bad));
 
 	/* Writes: an error naming the id. */
-	ck_assert_int_eq(store_blob_put(test_store, bad, "x", 1, NULL, &id,
+	ck_assert_int_eq(store_blob_put(test_store, bad, "x", 1, NULL, &id, NULL,
 	    &error), -1);
 	ck_assert_ptr_nonnull(strstr(error, "invalid account id"));
 	free(error);
@@ -338,7 +431,7 @@ START_TEST(store_id_invalid_never_escapes)
 	char *id = NULL, *error = NULL;
 	char *outside = xasprintf("%s/x", test_root);
 
-	ck_assert_int_eq(store_blob_put(test_store, "../../x", "x", 1, NULL, &id,
+	ck_assert_int_eq(store_blob_put(test_store, "../../x", "x", 1, NULL, &id, NULL,
 	    &error), -1);
 	free(error);
 	ck_assert(!file_exists(outside));
@@ -467,7 +560,7 @@ START_TEST(store_email_delete_and_list)
 	store_ids_free(ids, count);
 
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "msg", 3, NULL,
-	    &blob_id, &error), 0);
+	    &blob_id, NULL, &error), 0);
 	ck_assert_int_eq(store_email_delete(test_store, "alice", "Mb", &error),
 	    STORE_OK);
 	ck_assert_int_eq(store_email_delete(test_store, "alice", "Mb", &error),
@@ -547,7 +640,7 @@ START_TEST(store_put_readonly_dir_fails)
 	char *id = NULL, *error = NULL, *dir;
 	json_t *record = json_object();
 
-	ck_assert_int_eq(store_blob_put(test_store, "alice", "a", 1, NULL, &id,
+	ck_assert_int_eq(store_blob_put(test_store, "alice", "a", 1, NULL, &id, NULL,
 	    &error), 0);
 	free(id);
 	id = NULL;
@@ -556,7 +649,7 @@ START_TEST(store_put_readonly_dir_fails)
 
 	dir = xasprintf("%s/accounts/alice/blobs", test_root);
 	ck_assert_int_eq(chmod(dir, 0500), 0);
-	ck_assert_int_eq(store_blob_put(test_store, "alice", "b", 1, NULL, &id,
+	ck_assert_int_eq(store_blob_put(test_store, "alice", "b", 1, NULL, &id, NULL,
 	    &error), -1);
 	ck_assert_ptr_null(id);
 	ck_assert_msg(strstr(error, dir) != NULL, "%s", error);
@@ -606,7 +699,7 @@ START_TEST(store_put_blocked_dir_fails)
 	free(path);
 	path = xasprintf("%s/accounts/alice/blobs", test_root);
 	write_file(path, "");
-	ck_assert_int_eq(store_blob_put(test_store, "alice", "b", 1, NULL, &id,
+	ck_assert_int_eq(store_blob_put(test_store, "alice", "b", 1, NULL, &id, NULL,
 	    &error), -1);
 	ck_assert_ptr_null(id);
 	ck_assert_msg(strstr(error, path) != NULL, "%s", error);
@@ -643,7 +736,7 @@ START_TEST(store_tmp_files_ignored_and_cleaned)
 
 	ck_assert_int_eq(store_email_put(test_store, "alice", "M1", record,
 	    &error), 0);
-	ck_assert_int_eq(store_blob_put(test_store, "alice", "x", 1, NULL, &id,
+	ck_assert_int_eq(store_blob_put(test_store, "alice", "x", 1, NULL, &id, NULL,
 	    &error), 0);
 	leftovers[0] = xasprintf("%s/accounts/alice/emails/M2.json.tmp.Ab12Cd",
 	    test_root);
@@ -723,7 +816,7 @@ worker_run(void *arg)
 		char *error = NULL;
 
 		if (store_blob_put(test_store, "alice", content, strlen(content),
-		    "text/plain", &worker->blob_ids[i], &error) < 0 ||
+		    "text/plain", &worker->blob_ids[i], NULL, &error) < 0 ||
 		    store_email_put(test_store, "alice", email_id, record,
 		    &error) < 0 ||
 		    store_email_state_bump(test_store, "alice", NULL, &error) < 0) {
@@ -795,7 +888,10 @@ store_suite(void)
 	tcase_add_test(tc, store_blob_delete_removes_blob);
 	tcase_add_test(tc, store_blob_other_account_not_found);
 	tcase_add_test(tc, store_blob_unknown_id_not_found);
-	tcase_add_test(tc, store_blob_missing_type_file);
+	tcase_add_loop_test(tc, store_blob_damaged_header, 0,
+	    sizeof(damaged_blob_files) / sizeof(damaged_blob_files[0]));
+	tcase_add_test(tc, store_blob_put_reports_created);
+	tcase_add_test(tc, store_format_file);
 	tcase_add_loop_test(tc, store_blob_invalid_type_rejected, 0,
 	    (int)(sizeof(invalid_types) / sizeof(invalid_types[0])));
 	tcase_add_loop_test(tc, store_id_invalid_rejected, 0,

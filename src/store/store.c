@@ -35,11 +35,23 @@
  * ids contain no '.', so no final name contains this marker. */
 #define STORE_TMP_MARKER ".tmp."
 
+/* The Email state of one account, loaded from its state file on first use. */
+struct store_state {
+	char *account_id;
+	uint64_t value;		/* the latest value handed out */
+	uint64_t durable;	/* the latest value known to be in the file */
+	bool writing;		/* a thread is writing the file */
+	struct store_state *next;
+};
+
 struct store {
 	char *root;
 	int lock_fd;
-	/* Serializes the read-modify-write of state files. */
+	/* Protects states. state_written is signalled when a state file
+	 * write ends. */
 	pthread_mutex_t state_lock;
+	pthread_cond_t state_written;
+	struct store_state *states;
 };
 
 bool
@@ -369,6 +381,7 @@ store_open(const char *path, struct store **store_r, char **error_r)
 	store->root = xstrdup(path);
 	store->lock_fd = lock_fd;
 	pthread_mutex_init(&store->state_lock, NULL);
+	pthread_cond_init(&store->state_written, NULL);
 	*store_r = store;
 	return 0;
 }
@@ -378,6 +391,14 @@ store_close(struct store *store)
 {
 	if (store == NULL)
 		return;
+	while (store->states != NULL) {
+		struct store_state *next = store->states->next;
+
+		free(store->states->account_id);
+		free(store->states);
+		store->states = next;
+	}
+	pthread_cond_destroy(&store->state_written);
 	pthread_mutex_destroy(&store->state_lock);
 	close(store->lock_fd);
 	free(store->root);
@@ -874,12 +895,39 @@ store_state_read(const char *path, uint64_t *value_r, char **error_r)
 	return 0;
 }
 
+/* Returns the state of account_id, reading its state file on first use.
+ * Called with state_lock held. */
+static struct store_state *
+store_state_get(struct store *store, const char *account_id, char **error_r)
+{
+	struct store_state *state;
+	uint64_t value;
+	char *path;
+	int ret;
+
+	for (state = store->states; state != NULL; state = state->next) {
+		if (strcmp(state->account_id, account_id) == 0)
+			return state;
+	}
+	path = xasprintf("%s/accounts/%s/state", store->root, account_id);
+	ret = store_state_read(path, &value, error_r);
+	free(path);
+	if (ret < 0)
+		return NULL;
+	state = xcalloc(1, sizeof(*state));
+	state->account_id = xstrdup(account_id);
+	state->value = value;
+	state->durable = value;
+	state->next = store->states;
+	store->states = state;
+	return state;
+}
+
 char *
 store_email_state(struct store *store, const char *account_id)
 {
-	char *path, *error = NULL;
-	uint64_t value;
-	int ret;
+	struct store_state *state;
+	char *error = NULL, *text = NULL;
 
 	if (!store_id_valid(account_id)) {
 		error = store_id_error("account id", account_id);
@@ -887,48 +935,82 @@ store_email_state(struct store *store, const char *account_id)
 		free(error);
 		return NULL;
 	}
-	/* No lock: the bump replaces the file with a rename, so a reader sees
-	 * the old or the new counter, never a partial one. */
-	path = xasprintf("%s/accounts/%s/state", store->root, account_id);
-	ret = store_state_read(path, &value, &error);
-	free(path);
-	if (ret < 0) {
-		log_error("store email state read failed account=%s: %s",
-		    account_id, error);
+	pthread_mutex_lock(&store->state_lock);
+	state = store_state_get(store, account_id, &error);
+	if (state != NULL)
+		text = xasprintf("%llu", (unsigned long long)state->durable);
+	pthread_mutex_unlock(&store->state_lock);
+	if (state == NULL) {
+		log_error("store email state read failed account=%s: %s", account_id,
+		    error);
 		free(error);
-		return NULL;
 	}
-	return xasprintf("%llu", (unsigned long long)value);
+	return text;
 }
 
+/* Writes value to the state file of account_id. Called without state_lock. */
+static int
+store_state_write(struct store *store, const char *account_id, uint64_t value,
+    char **error_r)
+{
+	char *dir = store_account_dir(store, account_id);
+	char *path = xasprintf("%s/state", dir);
+	char *text = xasprintf("%llu", (unsigned long long)value);
+	int ret = -1;
+
+	if (fs_mkdirs(dir, 0700, error_r) == 0 &&
+	    fs_write_atomic(path, text, strlen(text), 0600, error_r) == 0)
+		ret = 0;
+	free(text);
+	free(path);
+	free(dir);
+	return ret;
+}
+
+/* A bump returns only once its value is in the state file. Concurrent bumps
+ * of one account share writes: while one thread writes, the others wait,
+ * and the next write stores the latest value for all of them. A burst of
+ * concurrent bumps therefore costs about two writes instead of one each. */
 int
 store_email_state_bump(struct store *store, const char *account_id,
     char **state_r, char **error_r)
 {
-	char *dir, *path, *text = NULL;
-	uint64_t value;
+	struct store_state *state;
+	uint64_t target;
 	int ret = -1;
 
 	if (store_check_ids(account_id, NULL, NULL, error_r) < 0)
 		return -1;
-	dir = store_account_dir(store, account_id);
-	path = xasprintf("%s/state", dir);
 
 	pthread_mutex_lock(&store->state_lock);
-	if (fs_mkdirs(dir, 0700, error_r) < 0 ||
-	    store_state_read(path, &value, error_r) < 0)
+	state = store_state_get(store, account_id, error_r);
+	if (state == NULL)
 		goto out;
-	text = xasprintf("%llu", (unsigned long long)(value + 1));
-	if (fs_write_atomic(path, text, strlen(text), 0600, error_r) < 0)
-		goto out;
+	target = ++state->value;
+	while (state->durable < target) {
+		if (state->writing) {
+			pthread_cond_wait(&store->state_written, &store->state_lock);
+			continue;
+		}
+
+		uint64_t value = state->value;
+		int written;
+
+		state->writing = true;
+		pthread_mutex_unlock(&store->state_lock);
+		written = store_state_write(store, account_id, value, error_r);
+		pthread_mutex_lock(&store->state_lock);
+		state->writing = false;
+		pthread_cond_broadcast(&store->state_written);
+		if (written < 0)
+			goto out;
+		if (value > state->durable)
+			state->durable = value;
+	}
 	ret = 0;
 out:
 	pthread_mutex_unlock(&store->state_lock);
 	if (ret == 0 && state_r != NULL)
-		*state_r = text;
-	else
-		free(text);
-	free(path);
-	free(dir);
+		*state_r = xasprintf("%llu", (unsigned long long)target);
 	return ret;
 }

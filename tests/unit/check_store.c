@@ -622,6 +622,10 @@ START_TEST(store_state_corrupt_file)
 	    &error), 0);
 	path = xasprintf("%s/accounts/alice/state", test_root);
 	write_file(path, "12x");
+	/* The store reads a state file once, so the damage shows on reopening. */
+	store_close(test_store);
+	test_store = NULL;
+	ck_assert_int_eq(store_open(test_root, &test_store, &error), 0);
 	ck_assert_ptr_null(store_email_state(test_store, "alice"));
 	ck_assert_int_eq(store_email_state_bump(test_store, "alice", &state,
 	    &error), -1);
@@ -801,6 +805,7 @@ struct worker {
 	int index;
 	int failures;
 	char *blob_ids[PUTS_PER_THREAD];
+	long states[PUTS_PER_THREAD];
 };
 
 static void *
@@ -813,17 +818,19 @@ worker_run(void *arg)
 		char *email_id = xasprintf("M%d_%d", worker->index, i);
 		json_t *record = json_pack("{s:i, s:i}", "thread", worker->index,
 		    "n", i);
-		char *error = NULL;
+		char *error = NULL, *state = NULL;
 
 		if (store_blob_put(test_store, "alice", content, strlen(content),
 		    "text/plain", &worker->blob_ids[i], NULL, &error) < 0 ||
 		    store_email_put(test_store, "alice", email_id, record,
 		    &error) < 0 ||
-		    store_email_state_bump(test_store, "alice", NULL, &error) < 0) {
+		    store_email_state_bump(test_store, "alice", &state, &error) < 0) {
 			fprintf(stderr, "worker %d: %s\n", worker->index, error);
 			free(error);
 			worker->failures++;
 		}
+		worker->states[i] = state != NULL ? atol(state) : -1;
+		free(state);
 		json_decref(record);
 		free(email_id);
 		free(content);
@@ -872,6 +879,26 @@ START_TEST(store_concurrent_puts_all_land)
 	ck_assert_int_eq(atol(state), THREADS * PUTS_PER_THREAD);
 	free(state);
 	ck_assert_int_eq(count_tmp_files(), 0);
+
+	/* Every bump got its own value, although bumps share writes. */
+	bool seen[THREADS * PUTS_PER_THREAD + 1] = { false };
+	for (int t = 0; t < THREADS; t++) {
+		for (int i = 0; i < PUTS_PER_THREAD; i++) {
+			long value = workers[t].states[i];
+
+			ck_assert_int_ge(value, 1);
+			ck_assert_int_le(value, THREADS * PUTS_PER_THREAD);
+			ck_assert_msg(!seen[value], "state %ld returned twice", value);
+			seen[value] = true;
+		}
+	}
+
+	store_close(test_store);
+	test_store = NULL;
+	ck_assert_int_eq(store_open(test_root, &test_store, &error), 0);
+	state = store_email_state(test_store, "alice");
+	ck_assert_int_eq(atol(state), THREADS * PUTS_PER_THREAD);
+	free(state);
 }
 END_TEST
 

@@ -1,5 +1,6 @@
 /* On-disk store of blobs, Email records and Email state per account; every
- * write goes through fs_write_atomic so a crash leaves old or new files only. */
+ * write is atomic (fs_write_atomic_parts and a folder fsync), so a crash
+ * leaves old or new files only. */
 #include "store/store.h"
 
 #include <assert.h>
@@ -18,6 +19,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "util/dirsync.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -35,14 +37,23 @@
  * ids contain no '.', so no final name contains this marker. */
 #define STORE_TMP_MARKER ".tmp."
 
+/* How many state values a write of the state file reserves. The file holds
+ * the highest value that may have been handed out, so after a crash the
+ * state goes on above every value seen before, and only one change in
+ * STORE_STATE_RESERVE writes the file. store_close writes the exact value. */
+#define STORE_STATE_RESERVE 1024
+
 /* The Email state of one account, loaded from its state file on first use. */
 struct store_state {
 	char *account_id;
 	uint64_t value;		/* the latest value handed out */
-	uint64_t durable;	/* the latest value known to be in the file */
+	uint64_t reserved;	/* the value in the state file */
 	bool writing;		/* a thread is writing the file */
 	struct store_state *next;
 };
+
+static int store_state_write(struct store *store, const char *account_id,
+    uint64_t value, char **error_r);
 
 struct store {
 	char *root;
@@ -52,6 +63,8 @@ struct store {
 	pthread_mutex_t state_lock;
 	pthread_cond_t state_written;
 	struct store_state *states;
+	/* Shares the fsync calls of folders among concurrent writes. */
+	struct dirsync *dirsync;
 };
 
 bool
@@ -154,19 +167,20 @@ store_read(const char *path, size_t max_size, char **data_r, size_t *len_r,
 	return STORE_ERROR;
 }
 
+/* Writes path atomically and returns once the new name survives a crash. */
 static int
-store_fsync_dir(const char *dir, char **error_r)
+store_write(struct store *store, const char *path, const struct fs_part *parts,
+    size_t count, char **error_r)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *dir = xstrdup(path);
+	int ret;
 
-	if (fd < 0 || fsync(fd) < 0) {
-		*error_r = xasprintf("fsync(%s) failed: %s", dir, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
+	*strrchr(dir, '/') = '\0';
+	ret = fs_write_atomic_parts(path, parts, count, 0600, error_r);
+	if (ret == 0)
+		ret = dirsync_sync(store->dirsync, dir, error_r);
+	free(dir);
+	return ret;
 }
 
 /* Removes the temporary files that an interrupted fs_write_atomic left in
@@ -382,6 +396,7 @@ store_open(const char *path, struct store **store_r, char **error_r)
 	store->lock_fd = lock_fd;
 	pthread_mutex_init(&store->state_lock, NULL);
 	pthread_cond_init(&store->state_written, NULL);
+	store->dirsync = dirsync_new();
 	*store_r = store;
 	return 0;
 }
@@ -393,12 +408,21 @@ store_close(struct store *store)
 		return;
 	while (store->states != NULL) {
 		struct store_state *next = store->states->next;
+		char *error = NULL;
 
+		if (store->states->value != store->states->reserved &&
+		    store_state_write(store, store->states->account_id,
+		    store->states->value, &error) < 0) {
+			log_error("store email state write failed account=%s: %s",
+			    store->states->account_id, error);
+			free(error);
+		}
 		free(store->states->account_id);
 		free(store->states);
 		store->states = next;
 	}
 	pthread_cond_destroy(&store->state_written);
+	dirsync_free(store->dirsync);
 	pthread_mutex_destroy(&store->state_lock);
 	close(store->lock_fd);
 	free(store->root);
@@ -549,7 +573,7 @@ store_blob_put(struct store *store, const char *account_id, const void *data,
 		{ type, strlen(type) }, { "\n", 1 }, { data, len },
 	};
 	if (fs_mkdirs(dir, 0700, error_r) < 0 ||
-	    fs_write_atomic_parts(path, parts, 3, 0600, error_r) < 0)
+	    store_write(store, path, parts, 3, error_r) < 0)
 		goto out;
 	*blob_id_r = xstrdup(blob_id);
 	if (created_r != NULL)
@@ -651,7 +675,7 @@ store_blob_delete(struct store *store, const char *account_id,
 			status = STORE_ERROR;
 		}
 	}
-	if (status == STORE_OK && store_fsync_dir(dir, error_r) < 0)
+	if (status == STORE_OK && dirsync_sync(store->dirsync, dir, error_r) < 0)
 		status = STORE_ERROR;
 	free(path);
 	free(dir);
@@ -697,8 +721,10 @@ store_email_put(struct store *store, const char *account_id,
 
 	dir = xasprintf("%s/accounts/%s/emails", store->root, account_id);
 	path = store_email_path(store, account_id, email_id);
+	struct fs_part part = { text, len };
+
 	if (fs_mkdirs(dir, 0700, error_r) == 0 &&
-	    fs_write_atomic(path, text, len, 0600, error_r) == 0)
+	    store_write(store, path, &part, 1, error_r) == 0)
 		ret = 0;
 	free(path);
 	free(dir);
@@ -762,7 +788,7 @@ store_email_delete(struct store *store, const char *account_id,
 			    strerror(errno));
 			status = STORE_ERROR;
 		}
-	} else if (store_fsync_dir(dir, error_r) < 0) {
+	} else if (dirsync_sync(store->dirsync, dir, error_r) < 0) {
 		status = STORE_ERROR;
 	}
 	free(path);
@@ -917,7 +943,7 @@ store_state_get(struct store *store, const char *account_id, char **error_r)
 	state = xcalloc(1, sizeof(*state));
 	state->account_id = xstrdup(account_id);
 	state->value = value;
-	state->durable = value;
+	state->reserved = value;
 	state->next = store->states;
 	store->states = state;
 	return state;
@@ -938,7 +964,7 @@ store_email_state(struct store *store, const char *account_id)
 	pthread_mutex_lock(&store->state_lock);
 	state = store_state_get(store, account_id, &error);
 	if (state != NULL)
-		text = xasprintf("%llu", (unsigned long long)state->durable);
+		text = xasprintf("%llu", (unsigned long long)state->value);
 	pthread_mutex_unlock(&store->state_lock);
 	if (state == NULL) {
 		log_error("store email state read failed account=%s: %s", account_id,
@@ -956,10 +982,11 @@ store_state_write(struct store *store, const char *account_id, uint64_t value,
 	char *dir = store_account_dir(store, account_id);
 	char *path = xasprintf("%s/state", dir);
 	char *text = xasprintf("%llu", (unsigned long long)value);
+	struct fs_part part = { text, strlen(text) };
 	int ret = -1;
 
 	if (fs_mkdirs(dir, 0700, error_r) == 0 &&
-	    fs_write_atomic(path, text, strlen(text), 0600, error_r) == 0)
+	    store_write(store, path, &part, 1, error_r) == 0)
 		ret = 0;
 	free(text);
 	free(path);
@@ -967,10 +994,10 @@ store_state_write(struct store *store, const char *account_id, uint64_t value,
 	return ret;
 }
 
-/* A bump returns only once its value is in the state file. Concurrent bumps
- * of one account share writes: while one thread writes, the others wait,
- * and the next write stores the latest value for all of them. A burst of
- * concurrent bumps therefore costs about two writes instead of one each. */
+/* A bump writes the state file only when its value is above the reserved
+ * one, and then returns after the file holds a new reservation. Meanwhile
+ * other bumps of the account wait for that write instead of starting their
+ * own. */
 int
 store_email_state_bump(struct store *store, const char *account_id,
     char **state_r, char **error_r)
@@ -987,25 +1014,25 @@ store_email_state_bump(struct store *store, const char *account_id,
 	if (state == NULL)
 		goto out;
 	target = ++state->value;
-	while (state->durable < target) {
+	while (state->reserved < target) {
 		if (state->writing) {
 			pthread_cond_wait(&store->state_written, &store->state_lock);
 			continue;
 		}
 
-		uint64_t value = state->value;
+		uint64_t reserve = state->value + STORE_STATE_RESERVE;
 		int written;
 
 		state->writing = true;
 		pthread_mutex_unlock(&store->state_lock);
-		written = store_state_write(store, account_id, value, error_r);
+		written = store_state_write(store, account_id, reserve, error_r);
 		pthread_mutex_lock(&store->state_lock);
 		state->writing = false;
 		pthread_cond_broadcast(&store->state_written);
 		if (written < 0)
 			goto out;
-		if (value > state->durable)
-			state->durable = value;
+		if (reserve > state->reserved)
+			state->reserved = reserve;
 	}
 	ret = 0;
 out:

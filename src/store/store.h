@@ -95,11 +95,13 @@ char *store_new_id(char prefix);
 /* The account's Email state string, and a bump of it after a change
  * (persisted in the account folder, so it survives a restart). The state is
  * a decimal counter, "0" for an account that never changed. The state file
- * is read once per account, on first use. store_email_state returns the
- * last value that reached the file, as an allocated string, or NULL (and
- * logs the path and reason) when the id is invalid or the state file cannot
- * be read. A bump returns after its value reached the file; concurrent
- * bumps of an account share file writes. state_r may be NULL. */
+ * is read once per account, on first use. While the store is open, the file
+ * holds a value reserved ahead of the counter, which store_close replaces
+ * with the counter, so after a crash the state goes on above every value
+ * handed out before. store_email_state returns an allocated string, or NULL
+ * (and logs the path and reason) when the id is invalid or the state file
+ * cannot be read. A bump that needs a new reservation returns after it is
+ * in the file. state_r may be NULL. */
 char *store_email_state(struct store *store, const char *account_id);
 int store_email_state_bump(struct store *store, const char *account_id,
     char **state_r, char **error_r);

@@ -86,7 +86,14 @@ fs_write_atomic(const char *path, const void *data, size_t len, int mode,
 {
 	struct fs_part part = { data, len };
 
-	return fs_write_atomic_parts(path, &part, 1, mode, error_r);
+	if (fs_write_atomic_parts(path, &part, 1, mode, error_r) < 0)
+		return -1;
+	if (fs_fsync_dir_of(path) < 0) {
+		*error_r = xasprintf("fsync of the directory of %s failed: %s",
+		    path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Writes len octets of data to fd, retrying short writes. */
@@ -137,11 +144,6 @@ fs_write_atomic_parts(const char *path, const struct fs_part *parts,
 	if (rename(tmp, path) < 0)
 		goto fail;
 	free(tmp);
-	if (fs_fsync_dir_of(path) < 0) {
-		*error_r = xasprintf("fsync of the directory of %s failed: %s",
-		    path, strerror(errno));
-		return -1;
-	}
 	return 0;
 fail:
 	*error_r = xasprintf("writing %s failed: %s", path, strerror(errno));
@@ -155,9 +157,14 @@ fail:
 int
 fs_mkdirs(const char *dir, int mode, char **error_r)
 {
-	char *path = xstrdup(dir);
+	struct stat st;
+	char *path;
 	int ret = 0;
 
+	/* The common case, an existing folder, costs one call. */
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	path = xstrdup(dir);
 	for (char *p = path + 1; ; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;

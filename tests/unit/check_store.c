@@ -614,6 +614,44 @@ START_TEST(store_state_bump_persists)
 }
 END_TEST
 
+/* A daemon that ends without store_close leaves the reserved value in the
+ * state file, so the next one never hands out a state seen before. */
+START_TEST(store_state_after_crash_is_higher)
+{
+	char *state, *error = NULL;
+	pid_t pid;
+	int status;
+
+	store_close(test_store);
+	test_store = NULL;
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct store *child = NULL;
+		char *child_error = NULL, *value = NULL;
+
+		if (store_open(test_root, &child, &child_error) < 0 ||
+		    store_email_state_bump(child, "alice", NULL, &child_error) < 0 ||
+		    store_email_state_bump(child, "alice", &value, &child_error) < 0 ||
+		    strcmp(value, "2") != 0)
+			_exit(1);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+
+	ck_assert_int_eq(store_open(test_root, &test_store, &error), 0);
+	state = store_email_state(test_store, "alice");
+	ck_assert_ptr_nonnull(state);
+	ck_assert_int_gt(atol(state), 2);
+	free(state);
+	ck_assert_int_eq(store_email_state_bump(test_store, "alice", &state, &error), 0);
+	ck_assert_int_gt(atol(state), 3);
+	free(state);
+}
+END_TEST
+
 START_TEST(store_state_corrupt_file)
 {
 	char *state = NULL, *error = NULL, *path;
@@ -621,10 +659,11 @@ START_TEST(store_state_corrupt_file)
 	ck_assert_int_eq(store_email_state_bump(test_store, "alice", NULL,
 	    &error), 0);
 	path = xasprintf("%s/accounts/alice/state", test_root);
-	write_file(path, "12x");
-	/* The store reads a state file once, so the damage shows on reopening. */
+	/* The store reads a state file once and writes it on closing, so the
+	 * damage is done while it is closed. */
 	store_close(test_store);
 	test_store = NULL;
+	write_file(path, "12x");
 	ck_assert_int_eq(store_open(test_root, &test_store, &error), 0);
 	ck_assert_ptr_null(store_email_state(test_store, "alice"));
 	ck_assert_int_eq(store_email_state_bump(test_store, "alice", &state,
@@ -932,6 +971,7 @@ store_suite(void)
 	tcase_add_test(tc, store_email_delete_and_list);
 	tcase_add_test(tc, store_state_bump_persists);
 	tcase_add_test(tc, store_state_corrupt_file);
+	tcase_add_test(tc, store_state_after_crash_is_higher);
 	tcase_add_test(tc, store_put_blocked_dir_fails);
 	tcase_add_test(tc, store_tmp_files_ignored_and_cleaned);
 	tcase_add_test(tc, store_open_locked_by_other_process);

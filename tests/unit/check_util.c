@@ -1,12 +1,15 @@
 /* Unit tests of util/: log lines stay one line whatever the message holds,
- * and long messages are cut. */
+ * and long messages are cut; shared folder fsync calls; atomic writes in
+ * pieces. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "util/dirsync.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -89,6 +92,104 @@ START_TEST(log_long_message_cut)
 }
 END_TEST
 
+/* Calls made one after the other each sync the folder: a request that
+ * arrives after an fsync has started is never taken as covered by it. */
+START_TEST(dirsync_sequential_calls)
+{
+	struct dirsync *ds = dirsync_new();
+	char *error = NULL;
+
+	for (int i = 0; i < 3; i++)
+		ck_assert_msg(dirsync_sync(ds, "/tmp", &error) == 0, "%s", error);
+	ck_assert_uint_eq(dirsync_fsync_count(ds), 3);
+	ck_assert_msg(dirsync_sync(ds, ".", &error) == 0, "%s", error);
+	ck_assert_uint_eq(dirsync_fsync_count(ds), 4);
+	dirsync_free(ds);
+}
+END_TEST
+
+START_TEST(dirsync_missing_folder_fails)
+{
+	struct dirsync *ds = dirsync_new();
+	char *error = NULL;
+
+	ck_assert_int_eq(dirsync_sync(ds, "/nonexistent/smimegw-test", &error), -1);
+	ck_assert_msg(strstr(error, "fsync(/nonexistent/smimegw-test) failed") != NULL,
+	    "%s", error);
+	free(error);
+	error = NULL;
+	/* The failure covered nobody, so the next call tries again. */
+	ck_assert_int_eq(dirsync_sync(ds, "/nonexistent/smimegw-test", &error), -1);
+	free(error);
+	ck_assert_uint_eq(dirsync_fsync_count(ds), 2);
+	dirsync_free(ds);
+}
+END_TEST
+
+#define DIRSYNC_THREADS 8
+#define DIRSYNC_CALLS 50
+
+static void *
+dirsync_worker(void *arg)
+{
+	struct dirsync *ds = arg;
+	char *error = NULL;
+	long failures = 0;
+
+	for (int i = 0; i < DIRSYNC_CALLS; i++) {
+		if (dirsync_sync(ds, "/tmp", &error) < 0) {
+			fprintf(stderr, "dirsync: %s\n", error);
+			free(error);
+			failures++;
+		}
+	}
+	return (void *)failures;
+}
+
+/* Concurrent calls all succeed, with at most one fsync each. */
+START_TEST(dirsync_concurrent_calls)
+{
+	struct dirsync *ds = dirsync_new();
+	pthread_t threads[DIRSYNC_THREADS];
+
+	for (int t = 0; t < DIRSYNC_THREADS; t++)
+		ck_assert_int_eq(pthread_create(&threads[t], NULL, dirsync_worker, ds), 0);
+	for (int t = 0; t < DIRSYNC_THREADS; t++) {
+		void *failures;
+
+		ck_assert_int_eq(pthread_join(threads[t], &failures), 0);
+		ck_assert_ptr_null(failures);
+	}
+	ck_assert_uint_ge(dirsync_fsync_count(ds), 1);
+	ck_assert_uint_le(dirsync_fsync_count(ds), DIRSYNC_THREADS * DIRSYNC_CALLS);
+	dirsync_free(ds);
+}
+END_TEST
+
+/* The pieces end up one after the other in the file, which replaces an
+ * existing one. */
+START_TEST(fs_write_atomic_parts_joins)
+{
+	char dir[] = "/tmp/check_util.XXXXXX", *path, *data = NULL, *error = NULL;
+	struct fs_part parts[] = { { "text/plain", 10 }, { "\n", 1 }, { "", 0 },
+	    { "body\0x", 6 } };
+	size_t len;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	path = xasprintf("%s/file", dir);
+	ck_assert_int_eq(fs_write_atomic(path, "old", 3, 0600, &error), 0);
+	ck_assert_msg(fs_write_atomic_parts(path, parts, 4, 0600, &error) == 0, "%s",
+	    error);
+	ck_assert_int_eq(fs_read_file(path, 100, &data, &len, &error), 0);
+	ck_assert_uint_eq(len, 17);
+	ck_assert(memcmp(data, "text/plain\nbody\0x", 17) == 0);
+	free(data);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+	free(path);
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -98,6 +199,13 @@ util_suite(void)
 	tcase_add_loop_test(tc, log_escape_table, 0,
 	    (int)(sizeof(escape_cases) / sizeof(escape_cases[0])));
 	tcase_add_test(tc, log_long_message_cut);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("files");
+	tcase_add_test(tc, dirsync_sequential_calls);
+	tcase_add_test(tc, dirsync_missing_folder_fails);
+	tcase_add_test(tc, dirsync_concurrent_calls);
+	tcase_add_test(tc, fs_write_atomic_parts_joins);
 	suite_add_tcase(s, tc);
 	return s;
 }

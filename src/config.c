@@ -313,7 +313,8 @@ config_parse_directory(struct config_parser *p, json_t *dir, size_t index,
 			out->attributes[i] = xstrdup(config_default_attributes[i]);
 		out->attribute_count = n;
 	}
-	out->size_limit = (int)config_int(p, dir, where, "sizeLimit", 100, 1, 100000);
+	out->size_limit = (int)config_int(p, dir, where, "sizeLimit",
+	    DIRECTORY_DEFAULT_SIZE_LIMIT, 1, 100000);
 	out->domains = config_strings(p, dir, where, "domains", false, &out->domain_count);
 	out->ca_base = config_string(p, dir, where, "caBase", NULL);
 	out->ca_filter = config_string(p, dir, where, "caFilter", NULL);

@@ -30,7 +30,7 @@ struct directory_config {
 	 * "(&(objectClass=pkiCA)(cn=%s))"). */
 	char *ca_base;
 	char *ca_filter;
-	int batch_size;		/* addresses per combined search; <= 0: 50 */
+	int batch_size;		/* addresses per combined search; <= 0: 200 */
 	/* Seconds a found and a not-found result of an address is reused
 	 * without asking the directory; 0: not reused. */
 	int cache_ttl;
@@ -41,7 +41,10 @@ struct directory_config {
 	bool case_sensitive_local_part;
 };
 
-#define DIRECTORY_DEFAULT_BATCH_SIZE 50
+#define DIRECTORY_DEFAULT_BATCH_SIZE 200
+/* Entries one search may return by default: a full batch with one entry per
+ * address fits, and so does slapd's own default limit of 500. */
+#define DIRECTORY_DEFAULT_SIZE_LIMIT 500
 #define DIRECTORY_DEFAULT_CACHE_SIZE 10000
 
 /* Frees every field of c, wiping the bind password first, and zeroes c.

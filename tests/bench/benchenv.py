@@ -359,10 +359,11 @@ class BenchEnv:
                                             for p in config["trust"].get("intermediates", [])]
         config["auth"]["bearerTokens"] = [{"tokenFile": self.token_file, "account": SIGNER,
                                            "senders": [SIGNER]}]
-        # The tests turn the directory caches off; the benchmark measures
-        # the defaults.
+        # The tests turn the directory caches off and set small batches and
+        # size limits; the benchmark measures the defaults.
         for directory in config["directories"]:
-            for key in ("cacheTtlSeconds", "negativeCacheTtlSeconds", "cacheSize"):
+            for key in ("cacheTtlSeconds", "negativeCacheTtlSeconds", "cacheSize",
+                        "batchSize", "sizeLimit"):
                 directory.pop(key, None)
         with open(path, "w", encoding="utf-8") as file:
             json.dump(config, file, indent=2)

@@ -121,7 +121,8 @@ START_TEST(config_directory_defaults_and_values)
 	ck_assert_str_eq(d->conn.bind_password, "s3cret");
 	ck_assert_int_eq(d->conn.timeout_seconds, 5);
 	ck_assert_str_eq(d->domains[0], "corp.example");
-	ck_assert_int_eq(d->batch_size, 50);
+	ck_assert_int_eq(d->batch_size, 200);
+	ck_assert_int_eq(d->size_limit, 500);
 	ck_assert_int_eq(d->cache_ttl, 300);
 	ck_assert_int_eq(d->negative_cache_ttl, 60);
 	ck_assert_uint_eq(d->cache_size, 10000);

@@ -512,6 +512,40 @@ START_TEST(create_verify_detects_changes)
 }
 END_TEST
 
+/* Octets that must not occur in the body are found wherever they are. */
+static const struct {
+	char octet;
+	const char *reason;
+} verify_fault_cases[] = {
+	{ '\n', "bare CR or LF" },
+	{ '\r', "bare CR or LF" },
+	{ '\0', "8-bit or NUL octet 0x00" },
+	{ (char)0xc3, "8-bit or NUL octet 0xc3" },
+};
+
+START_TEST(create_verify_line_faults)
+{
+	json_t *create = load_create(roundtrip_cases[2]);
+	struct email_draft draft;
+	struct strbuf message = STRBUF_INIT;
+	size_t header_len;
+	char *error = NULL, *at;
+
+	build_message(&draft, create, &message, &header_len);
+	at = strstr(message.data + header_len, "see attached");
+	ck_assert_ptr_nonnull(at);
+	at[3] = verify_fault_cases[_i].octet;
+	ck_assert_int_eq(email_verify_message(&draft, false, message.data, message.len,
+	    header_len, &error), -1);
+	ck_assert_msg(strstr(error, verify_fault_cases[_i].reason) != NULL, "%s", error);
+	ck_assert_msg(strstr(error, "offset") != NULL, "%s", error);
+	free(error);
+	email_draft_clear(&draft);
+	strbuf_free(&message);
+	json_decref(create);
+}
+END_TEST
+
 /* Invalid creates: the SetError type and the properties it names. */
 static const struct {
 	const char *create;
@@ -688,6 +722,8 @@ email_suite(void)
 	tcase_add_test(create, create_header_forms_written);
 	tcase_add_test(create, create_bcc_not_written);
 	tcase_add_test(create, create_verify_detects_changes);
+	tcase_add_loop_test(create, create_verify_line_faults, 0,
+	    sizeof(verify_fault_cases) / sizeof(verify_fault_cases[0]));
 	tcase_add_loop_test(create, create_error_cases, 0, COUNT(error_cases));
 	tcase_add_test(create, create_blob_of_created_email);
 	tcase_add_test(create, create_preview_and_attachment_flag);

@@ -935,7 +935,7 @@ def store_files(store):
 def check_store_consistent(test, store):
     """Check that no temporary file remains under store and that every
     Email record parses and has its message blob, which parses as a message
-    of the recorded size. Returns {accountId: {emailId: record}}."""
+    of the recorded size and type. Returns {accountId: {emailId: record}}."""
     records = {}
     for path in store_files(store):
         test.assertNotIn(".tmp.", os.path.basename(path), f"temporary file left: {path}")
@@ -950,7 +950,9 @@ def check_store_consistent(test, store):
             blob = os.path.join(account_dir, "blobs", record["blobId"])
             test.assertTrue(os.path.isfile(blob), f"{path}: blob {record['blobId']} is missing")
             with open(blob, "rb") as f:
-                data = f.read()
+                media_type, _, data = f.read().partition(b"\n")
+            # A blob file starts with its media type and a line feed.
+            test.assertEqual(media_type, b"message/rfc822", blob)
             test.assertEqual(len(data), record["size"], blob)
             headers, body = split_message(data)
             test.assertTrue(headers and body, f"{blob} is not a message")

@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "certs/certvalue.h"
+#include "certs/chaincache.h"
 #include "certs/sslerr.h"
 #include "util/fsutil.h"
 #include "util/strbuf.h"
@@ -22,9 +23,22 @@
 /* Certificate bundles larger than this are rejected as the wrong file. */
 #define CERT_BUNDLE_MAX_SIZE (16 * 1024 * 1024)
 
+/* Verified chains kept per trust store: as many as the directory lookup
+ * cache and the OCSP cache keep by default (10000), so that every
+ * certificate that those caches hold can keep its verdict too. */
+#define CERT_CHAIN_CACHE_SIZE 10000
+
+/* Maximum seconds a verified chain is reused. The verdict depends only on
+ * the certificates, the anchors and the time, and the validity periods of
+ * the chain already limit it. The TTL bounds the effect of a dependence on
+ * time that those periods miss, such as a rule of a later OpenSSL version,
+ * at the cost of one verification per certificate and hour. */
+#define CERT_CHAIN_CACHE_TTL 3600
+
 struct cert_trust {
 	X509_STORE *store;			/* the anchors */
 	STACK_OF(X509) *intermediates;		/* configured bundle, untrusted */
+	struct chaincache *chains;		/* verified with these anchors */
 };
 
 static const struct {
@@ -161,6 +175,7 @@ cert_trust_load(char *const *anchor_files, size_t anchor_count,
 
 	trust->store = X509_STORE_new();
 	trust->intermediates = sk_X509_new_null();
+	trust->chains = chaincache_new(CERT_CHAIN_CACHE_SIZE, CERT_CHAIN_CACHE_TTL);
 	if (anchors == NULL || trust->store == NULL || trust->intermediates == NULL)
 		abort();
 
@@ -208,7 +223,14 @@ cert_trust_free(struct cert_trust *trust)
 		return;
 	X509_STORE_free(trust->store);
 	sk_X509_pop_free(trust->intermediates, X509_free);
+	chaincache_free(trust->chains);
 	free(trust);
+}
+
+void
+cert_trust_get_chain_stats(const struct cert_trust *trust, struct chaincache_stats *stats)
+{
+	chaincache_get_stats(trust->chains, stats);
 }
 
 /* Sets *detail_r (if wanted) to an allocated printf result and returns r. */
@@ -289,10 +311,10 @@ cert_chain_reason(int err)
 	}
 }
 
-/* Builds and verifies the chain of cert at now. On CERT_OK, *chain_r (if
- * wanted) gets the chain above cert. */
+/* Builds and verifies the chain of cert at now. On CERT_OK, *chain_r gets
+ * the chain above cert. */
 static enum cert_reason
-cert_check_chain(const struct cert_trust *trust, X509 *cert, STACK_OF(X509) *untrusted,
+cert_verify_chain(const struct cert_trust *trust, X509 *cert, STACK_OF(X509) *untrusted,
     time_t now, STACK_OF(X509) **chain_r, char **detail_r)
 {
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -319,10 +341,8 @@ cert_check_chain(const struct cert_trust *trust, X509 *cert, STACK_OF(X509) *unt
 
 	ok = X509_verify_cert(ctx);
 	if (ok == 1) {
-		if (chain_r != NULL) {
-			*chain_r = X509_STORE_CTX_get1_chain(ctx);
-			X509_free(sk_X509_shift(*chain_r));
-		}
+		*chain_r = X509_STORE_CTX_get1_chain(ctx);
+		X509_free(sk_X509_shift(*chain_r));
 		r = CERT_OK;
 		goto out;
 	}
@@ -344,6 +364,32 @@ cert_check_chain(const struct cert_trust *trust, X509 *cert, STACK_OF(X509) *unt
 out:
 	X509_STORE_CTX_free(ctx);
 	sk_X509_free(pool);
+	return r;
+}
+
+/* Verifies the chain of cert at now like cert_verify_chain, or takes it
+ * from the cache of trust when an earlier verification is valid at now.
+ * Only successes are cached, so a failure is verified again and gets its
+ * own detail. */
+static enum cert_reason
+cert_check_chain(const struct cert_trust *trust, X509 *cert, STACK_OF(X509) *untrusted,
+    time_t now, STACK_OF(X509) **chain_r, char **detail_r)
+{
+	char *key = chaincache_key(trust->chains, cert, untrusted);
+	enum chaincache_outcome outcome = CHAINCACHE_VERIFY_ONLY;
+	enum cert_reason r;
+
+	if (key != NULL)
+		outcome = chaincache_get(trust->chains, key, now, chain_r);
+	if (outcome == CHAINCACHE_HIT) {
+		free(key);
+		return CERT_OK;
+	}
+
+	r = cert_verify_chain(trust, cert, untrusted, now, chain_r, detail_r);
+	if (outcome == CHAINCACHE_VERIFY)
+		chaincache_put(trust->chains, key, cert, r == CERT_OK ? *chain_r : NULL, now);
+	free(key);
 	return r;
 }
 

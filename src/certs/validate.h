@@ -9,6 +9,8 @@
 
 #include <openssl/x509.h>
 
+#include "certs/chaincache.h"
+
 enum cert_reason {
 	CERT_OK,
 	CERT_NONE,		/* no certificate at all */
@@ -38,8 +40,10 @@ const char *cert_reason_text(enum cert_reason r);
 
 enum cert_purpose { CERT_PURPOSE_ENCRYPT, CERT_PURPOSE_SIGN };
 
-/* Trust anchors and the configured intermediate bundle. Immutable after
- * cert_trust_load, so threads may share one. */
+/* Trust anchors, the configured intermediate bundle, and a cache of the
+ * chains verified with them. The anchors and the bundle are immutable after
+ * cert_trust_load and the cache has its own lock, so threads may share
+ * one. */
 struct cert_trust;
 
 /* Loads the trust anchors and intermediates from files in any form that
@@ -53,6 +57,10 @@ int cert_trust_load(char *const *anchor_files, size_t anchor_count,
 
 void cert_trust_free(struct cert_trust *trust);
 
+/* Fills stats with the counters of trust's cache of verified chains. */
+void cert_trust_get_chain_stats(const struct cert_trust *trust,
+    struct chaincache_stats *stats);
+
 /* Validates cert for email and purpose at time now. The checks, in order:
  * 1. the validity period of cert itself;
  * 2. a chain to a trust anchor, every certificate of it valid at now;
@@ -64,6 +72,10 @@ void cert_trust_free(struct cert_trust *trust);
  *    when there is none, to a subject emailAddress. email NULL skips this.
  * untrusted contains extra certificates that may serve as intermediates
  * (may be NULL). Revocation is not checked here but by the resolver.
+ * A chain verified for step 2 is kept in trust's cache. It is reused for
+ * cert with the same untrusted certificates in the same order, while every
+ * certificate of the chain is valid and for at most an hour. Steps 1 and 3
+ * to 6 run on every call.
  * Returns CERT_OK or the first failing reason, and CERT_NONE for cert NULL.
  * When detail_r is not NULL, *detail_r is set to an allocated human detail,
  * e.g. "notAfter 2024-01-01T00:00:00Z is in the past". */

@@ -2,6 +2,7 @@
  * (root CA, intermediate, leaves with RSA, EC and Ed25519 keys, and the
  * broken cases) is generated in-process with the OpenSSL API. */
 #include <check.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "certs/certvalue.h"
+#include "certs/chaincache.h"
 #include "certs/directory.h"
 #include "certs/directory_internal.h"
 #include "certs/keystore.h"
@@ -457,6 +459,361 @@ START_TEST(validate_time_is_parameter)
 	ck_assert_int_eq(cert_validate(trust_root_only, cert, NULL, ALICE,
 	    CERT_PURPOSE_ENCRYPT, test_now - 2 * DAY, NULL), CERT_NOT_YET_VALID);
 	X509_free(cert);
+}
+END_TEST
+
+/* ---- the cache of verified chains ---- */
+
+/* Returns a new trust store of the root alone, with an empty chain cache. */
+static struct cert_trust *
+load_root_trust(void)
+{
+	char *root_path = xasprintf("%s/root.pem", test_dir);
+	struct cert_trust *trust = NULL;
+	char *error = NULL;
+
+	ck_assert_int_eq(cert_trust_load(&root_path, 1, NULL, 0, &trust, &error), 0);
+	free(root_path);
+	return trust;
+}
+
+/* Returns an intermediate CA issued by the root for key_int, valid from
+ * not_before to not_after seconds from test_now. */
+static X509 *
+make_int_between(long not_before, long not_after)
+{
+	X509 *ca = make_ca("Example Short Mail CA", key_int, cert_root, key_root, 0, 1);
+
+	X509_time_adj_ex(X509_getm_notBefore(ca), 0, not_before, &test_now);
+	X509_time_adj_ex(X509_getm_notAfter(ca), 0, not_after, &test_now);
+	require((X509_sign(ca, key_root, EVP_sha256())) > 0);
+	return ca;
+}
+
+/* Validates cert against trust with untrusted at now, for ALICE. */
+static enum cert_reason
+validate_at(struct cert_trust *trust, X509 *cert, STACK_OF(X509) *untrusted,
+    time_t now)
+{
+	return cert_validate(trust, cert, untrusted, ALICE, CERT_PURPOSE_ENCRYPT, now,
+	    NULL);
+}
+
+static void
+assert_chain_stats(struct cert_trust *trust, uint64_t hits, uint64_t misses)
+{
+	struct chaincache_stats st;
+
+	cert_trust_get_chain_stats(trust, &st);
+	ck_assert_uint_eq(st.hits, hits);
+	ck_assert_uint_eq(st.misses, misses);
+}
+
+START_TEST(chain_cache_reuses_verdict)
+{
+	struct cert_trust *trust = load_root_trust();
+	X509 *cert = make_valid_leaf(key_rsa, -1, 30);
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+	STACK_OF(X509) *chain = NULL;
+	char *detail = NULL;
+
+	sk_X509_push(untrusted, cert_int);
+	ck_assert_int_eq(validate_at(trust, cert, untrusted, test_now), CERT_OK);
+	assert_chain_stats(trust, 0, 1);
+
+	/* The second validation takes the chain from the cache, and the
+	 * chain and detail are those of a verification. */
+	ck_assert_int_eq(cert_validate_chain(trust, cert, untrusted, ALICE,
+	    CERT_PURPOSE_ENCRYPT, test_now + 60, &chain, &detail), CERT_OK);
+	assert_chain_stats(trust, 1, 1);
+	ck_assert_int_eq(sk_X509_num(chain), 2);
+	ck_assert_int_eq(X509_cmp(sk_X509_value(chain, 0), cert_int), 0);
+	ck_assert_int_eq(X509_cmp(sk_X509_value(chain, 1), cert_root), 0);
+	ck_assert_ptr_nonnull(strstr(detail, "valid until "));
+
+	/* The checks after the chain still run on every call. */
+	ck_assert_int_eq(cert_validate(trust, cert, untrusted, "bob@example.com",
+	    CERT_PURPOSE_ENCRYPT, test_now, NULL), CERT_ADDRESS_MISMATCH);
+	ck_assert_int_eq(cert_validate(trust, cert, untrusted, ALICE,
+	    CERT_PURPOSE_SIGN, test_now, NULL), CERT_OK);
+	assert_chain_stats(trust, 3, 1);
+
+	free(detail);
+	sk_X509_pop_free(chain, X509_free);
+	sk_X509_free(untrusted);
+	X509_free(cert);
+	cert_trust_free(trust);
+}
+END_TEST
+
+/* A verdict is reused only with the same extra certificates in the same
+ * order. */
+START_TEST(chain_cache_keyed_by_untrusted)
+{
+	struct cert_trust *trust = load_root_trust();
+	X509 *cert = make_valid_leaf(key_rsa, -1, 30);
+	STACK_OF(X509) *with_int = sk_X509_new_null();
+	STACK_OF(X509) *with_two = sk_X509_new_null();
+	STACK_OF(X509) *reversed = sk_X509_new_null();
+	STACK_OF(X509) *empty = sk_X509_new_null();
+
+	sk_X509_push(with_int, cert_int);
+	sk_X509_push(with_two, cert_int);
+	sk_X509_push(with_two, cert_other_root);
+	sk_X509_push(reversed, cert_other_root);
+	sk_X509_push(reversed, cert_int);
+
+	ck_assert_int_eq(validate_at(trust, cert, with_int, test_now), CERT_OK);
+	ck_assert_int_eq(validate_at(trust, cert, NULL, test_now), CERT_UNTRUSTED);
+	ck_assert_int_eq(validate_at(trust, cert, empty, test_now), CERT_UNTRUSTED);
+	assert_chain_stats(trust, 0, 3);
+	ck_assert_int_eq(validate_at(trust, cert, with_two, test_now), CERT_OK);
+	ck_assert_int_eq(validate_at(trust, cert, reversed, test_now), CERT_OK);
+	assert_chain_stats(trust, 0, 5);
+	ck_assert_int_eq(validate_at(trust, cert, with_two, test_now), CERT_OK);
+	ck_assert_int_eq(validate_at(trust, cert, with_int, test_now), CERT_OK);
+	assert_chain_stats(trust, 2, 5);
+
+	sk_X509_free(with_int);
+	sk_X509_free(with_two);
+	sk_X509_free(reversed);
+	sk_X509_free(empty);
+	X509_free(cert);
+	cert_trust_free(trust);
+}
+END_TEST
+
+/* Each trust store has its own cache, so a chain verified with one set of
+ * anchors is not reused with another. */
+START_TEST(chain_cache_per_trust)
+{
+	struct cert_trust *trust = load_root_trust();
+	struct cert_trust *other = NULL;
+	char *other_path = xasprintf("%s/other-root.pem", test_dir);
+	X509 *cert = make_valid_leaf(key_rsa, -1, 30);
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+	char *error = NULL;
+
+	write_pem(other_path, (X509 *[]){ cert_other_root, NULL });
+	ck_assert_int_eq(cert_trust_load(&other_path, 1, NULL, 0, &other, &error), 0);
+	sk_X509_push(untrusted, cert_int);
+	ck_assert_int_eq(validate_at(trust, cert, untrusted, test_now), CERT_OK);
+	ck_assert_int_eq(validate_at(other, cert, untrusted, test_now), CERT_UNTRUSTED);
+	assert_chain_stats(other, 0, 1);
+
+	sk_X509_free(untrusted);
+	X509_free(cert);
+	cert_trust_free(other);
+	cert_trust_free(trust);
+	free(other_path);
+}
+END_TEST
+
+START_TEST(chain_cache_failure_not_kept)
+{
+	struct cert_trust *trust = load_root_trust();
+	X509 *cert = make_valid_leaf(key_rsa, -1, 30);
+	char *detail = NULL;
+
+	ck_assert_int_eq(validate_at(trust, cert, NULL, test_now), CERT_UNTRUSTED);
+	ck_assert_int_eq(cert_validate(trust, cert, NULL, ALICE, CERT_PURPOSE_ENCRYPT,
+	    test_now, &detail), CERT_UNTRUSTED);
+	ck_assert_ptr_nonnull(strstr(detail, "chain depth"));
+	assert_chain_stats(trust, 0, 2);
+	free(detail);
+	X509_free(cert);
+	cert_trust_free(trust);
+}
+END_TEST
+
+/* A verdict ends at the notAfter of its intermediate, here 30 minutes
+ * away, before the TTL of an hour. */
+START_TEST(chain_cache_ends_at_chain_not_after)
+{
+	struct cert_trust *trust = load_root_trust();
+	X509 *ca = make_int_between(-DAY, 1800);
+	struct cert_spec s = { "Alice", SAN_ALICE, NULL, -1, 30, KU_RSA_ENC, EKU_MAIL,
+	    false };
+	X509 *cert = make_cert(&s, key_rsa, ca, key_int);
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+
+	sk_X509_push(untrusted, ca);
+	ck_assert_int_eq(validate_at(trust, cert, untrusted, test_now), CERT_OK);
+	ck_assert_int_eq(validate_at(trust, cert, untrusted, test_now + 1799), CERT_OK);
+	assert_chain_stats(trust, 1, 1);
+	ck_assert_int_eq(validate_at(trust, cert, untrusted, test_now + 1800),
+	    CERT_EXPIRED);
+	assert_chain_stats(trust, 1, 2);
+
+	sk_X509_free(untrusted);
+	X509_free(cert);
+	X509_free(ca);
+	cert_trust_free(trust);
+}
+END_TEST
+
+START_TEST(chain_cache_ends_after_ttl)
+{
+	struct cert_trust *trust = load_root_trust();
+	X509 *cert = make_valid_leaf(key_rsa, -1, 30);
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+
+	sk_X509_push(untrusted, cert_int);
+	ck_assert_int_eq(validate_at(trust, cert, untrusted, test_now), CERT_OK);
+	ck_assert_int_eq(validate_at(trust, cert, untrusted, test_now + 3599), CERT_OK);
+	assert_chain_stats(trust, 1, 1);
+	ck_assert_int_eq(validate_at(trust, cert, untrusted, test_now + 3600), CERT_OK);
+	assert_chain_stats(trust, 1, 2);
+	/* The new verification starts a new hour. */
+	ck_assert_int_eq(validate_at(trust, cert, untrusted, test_now + 7000), CERT_OK);
+	assert_chain_stats(trust, 2, 2);
+
+	sk_X509_free(untrusted);
+	X509_free(cert);
+	cert_trust_free(trust);
+}
+END_TEST
+
+/* A verdict does not hold before the latest notBefore of its chain, even
+ * where the leaf itself is valid. */
+START_TEST(chain_cache_not_before_chain)
+{
+	struct cert_trust *trust = load_root_trust();
+	X509 *ca = make_int_between(-DAY, 100 * DAY);
+	struct cert_spec s = { "Alice", SAN_ALICE, NULL, -10, 30, KU_RSA_ENC, EKU_MAIL,
+	    false };
+	X509 *cert = make_cert(&s, key_rsa, ca, key_int);
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+
+	sk_X509_push(untrusted, ca);
+	ck_assert_int_eq(validate_at(trust, cert, untrusted, test_now), CERT_OK);
+	ck_assert_int_eq(validate_at(trust, cert, untrusted, test_now - 2 * DAY),
+	    CERT_NOT_YET_VALID);
+	assert_chain_stats(trust, 0, 2);
+	ck_assert_int_eq(validate_at(trust, cert, untrusted, test_now + 60), CERT_OK);
+	assert_chain_stats(trust, 1, 2);
+
+	sk_X509_free(untrusted);
+	X509_free(cert);
+	X509_free(ca);
+	cert_trust_free(trust);
+}
+END_TEST
+
+struct validate_thread {
+	struct cert_trust *trust;
+	X509 *cert;
+	STACK_OF(X509) *untrusted;
+	enum cert_reason reason;
+};
+
+static void *
+validate_thread_run(void *arg)
+{
+	struct validate_thread *t = arg;
+	STACK_OF(X509) *chain = NULL;
+
+	t->reason = cert_validate_chain(t->trust, t->cert, t->untrusted, ALICE,
+	    CERT_PURPOSE_ENCRYPT, test_now, &chain, NULL);
+	if (sk_X509_num(chain) != 2)
+		t->reason = CERT_INVALID;
+	sk_X509_pop_free(chain, X509_free);
+	return NULL;
+}
+
+/* Threads that validate the same certificate at once verify its chain
+ * once: the others wait for that verification. */
+START_TEST(chain_cache_threads_verify_once)
+{
+	struct cert_trust *trust = load_root_trust();
+	X509 *cert = make_valid_leaf(key_rsa, -1, 30);
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+	struct validate_thread t[8];
+	pthread_t threads[8];
+
+	sk_X509_push(untrusted, cert_int);
+	for (int i = 0; i < 8; i++) {
+		t[i] = (struct validate_thread){ trust, cert, untrusted, CERT_NONE };
+		ck_assert_int_eq(pthread_create(&threads[i], NULL, validate_thread_run,
+		    &t[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(threads[i], NULL);
+		ck_assert_int_eq(t[i].reason, CERT_OK);
+	}
+	assert_chain_stats(trust, 7, 1);
+
+	sk_X509_free(untrusted);
+	X509_free(cert);
+	cert_trust_free(trust);
+}
+END_TEST
+
+START_TEST(chaincache_key_forms)
+{
+	struct chaincache *c = chaincache_new(4, 3600);
+	STACK_OF(X509) *empty = sk_X509_new_null();
+	STACK_OF(X509) *one = sk_X509_new_null();
+	char *bare = chaincache_key(c, cert_int, NULL);
+	char *with_empty = chaincache_key(c, cert_int, empty);
+	char *with_one, *other;
+
+	sk_X509_push(one, cert_root);
+	with_one = chaincache_key(c, cert_int, one);
+	other = chaincache_key(c, cert_root, one);
+	ck_assert_uint_eq(strlen(bare), 64 + 1 + 64);
+	ck_assert_int_eq(bare[64], '/');
+	ck_assert_str_eq(bare, with_empty);
+	ck_assert_str_ne(bare, with_one);
+	ck_assert_int_eq(strncmp(bare, with_one, 65), 0);
+	ck_assert_str_ne(with_one, other);
+	ck_assert_str_eq(with_one + 64, other + 64);
+
+	free(bare);
+	free(with_empty);
+	free(with_one);
+	free(other);
+	sk_X509_free(empty);
+	sk_X509_free(one);
+	chaincache_free(c);
+}
+END_TEST
+
+/* The cache keeps at most its size in keys and drops the least recently
+ * used key first. */
+START_TEST(chaincache_bounded)
+{
+	struct chaincache *c = chaincache_new(2, 3600);
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	STACK_OF(X509) *got = NULL;
+	struct chaincache_stats st;
+	X509 *leaf = make_valid_leaf(key_rsa, -1, 30);
+	const char *keys[] = { "a", "b", "c" };
+
+	sk_X509_push(chain, cert_int);
+	sk_X509_push(chain, cert_root);
+	for (size_t i = 0; i < 3; i++) {
+		ck_assert_int_eq(chaincache_get(c, keys[i], test_now, &got), CHAINCACHE_VERIFY);
+		chaincache_put(c, keys[i], leaf, chain, test_now);
+	}
+	chaincache_get_stats(c, &st);
+	ck_assert_uint_eq(st.entries, 2);
+	ck_assert_int_eq(chaincache_get(c, "c", test_now, &got), CHAINCACHE_HIT);
+	ck_assert_int_eq(sk_X509_num(got), 2);
+	ck_assert_ptr_eq(sk_X509_value(got, 0), cert_int);
+	sk_X509_pop_free(got, X509_free);
+	ck_assert_int_eq(chaincache_get(c, "a", test_now, &got), CHAINCACHE_VERIFY);
+	chaincache_put(c, "a", leaf, NULL, test_now);
+	ck_assert_int_eq(chaincache_get(c, "a", test_now, &got), CHAINCACHE_VERIFY);
+	chaincache_put(c, "a", leaf, NULL, test_now);
+	chaincache_get_stats(c, &st);
+	ck_assert_uint_eq(st.hits, 1);
+	ck_assert_uint_eq(st.misses, 5);
+	ck_assert_uint_le(st.entries, 2);
+
+	X509_free(leaf);
+	sk_X509_free(chain);
+	chaincache_free(c);
 }
 END_TEST
 
@@ -1354,6 +1711,19 @@ certs_suite(void)
 	tcase_add_test(tc, validate_time_is_parameter);
 	tcase_add_test(tc, reason_names);
 	tcase_add_test(tc, trust_load_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("chaincache");
+	tcase_add_test(tc, chain_cache_reuses_verdict);
+	tcase_add_test(tc, chain_cache_keyed_by_untrusted);
+	tcase_add_test(tc, chain_cache_per_trust);
+	tcase_add_test(tc, chain_cache_failure_not_kept);
+	tcase_add_test(tc, chain_cache_ends_at_chain_not_after);
+	tcase_add_test(tc, chain_cache_ends_after_ttl);
+	tcase_add_test(tc, chain_cache_not_before_chain);
+	tcase_add_test(tc, chain_cache_threads_verify_once);
+	tcase_add_test(tc, chaincache_key_forms);
+	tcase_add_test(tc, chaincache_bounded);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("certvalue");

@@ -1446,15 +1446,13 @@ END_TEST
 
 /* ---- signing certificates through the resolver ---- */
 
-/* Checks cert_leaf as a signing certificate with the fake network and
- * policy, trusting cert_root. */
-static void
-check_signer(const struct revocation_policy *policy, struct cert_resolution *res)
+/* Returns a trust store with cert_root as its only anchor, loaded from a
+ * file in a temporary folder that is removed again. */
+static struct cert_trust *
+load_root_trust(void)
 {
 	char dir[] = "/tmp/check_revocation.XXXXXX";
-	struct revocation_checker *rc = fake_checker(true);
 	struct cert_trust *trust = NULL;
-	struct cert_resolver *r;
 	char *path, *error = NULL, *cmd;
 	FILE *f;
 
@@ -1465,16 +1463,28 @@ check_signer(const struct revocation_policy *policy, struct cert_resolution *res
 	PEM_write_X509(f, cert_root);
 	fclose(f);
 	ck_assert_int_eq(cert_trust_load(&path, 1, NULL, 0, &trust, &error), 0);
+	cmd = xasprintf("rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	free(path);
+	return trust;
+}
+
+/* Checks cert_leaf as a signing certificate with the fake network and
+ * policy, trusting cert_root. */
+static void
+check_signer(const struct revocation_policy *policy, struct cert_resolution *res)
+{
+	struct revocation_checker *rc = fake_checker(true);
+	struct cert_trust *trust = load_root_trust();
+	struct cert_resolver *r;
+
 	r = cert_resolver_new(NULL, 0, trust);
 	cert_resolver_set_revocation(r, rc, policy, NULL);
 	cert_resolver_check_signer(r, cert_leaf, chain_leaf, ALICE, test_now, res);
 	cert_resolver_free(r);
 	cert_trust_free(trust);
 	revocation_checker_free(rc);
-	cmd = xasprintf("rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	free(path);
 }
 
 START_TEST(signer_good)
@@ -1556,6 +1566,53 @@ START_TEST(signer_policy_none)
 	ck_assert_int_eq(res.status, RESOLVE_OK);
 	ck_assert_int_eq(net.ocsp_gets + net.crl_gets, 0);
 	cert_resolution_clear(&res);
+}
+END_TEST
+
+/* A second check of the same signer takes its chain from the trust
+ * store's cache and its OCSP responses from the checker's. A cached chain
+ * still has its revocation status checked. */
+START_TEST(signer_chain_verified_once)
+{
+	const struct revocation_policy policy = { REVOCATION_OCSP_THEN_CRL, false };
+	struct revocation_checker *rc = fake_checker(true);
+	struct revocation_checker *rc_revoked = fake_checker(true);
+	struct cert_trust *trust = load_root_trust();
+	struct cert_resolver *r = cert_resolver_new(NULL, 0, trust);
+	struct cert_resolution res;
+	struct chaincache_stats chains;
+	struct revocation_stats st;
+
+	fake_reset();
+	cert_resolver_set_revocation(r, rc, &policy, NULL);
+	for (int i = 0; i < 2; i++) {
+		cert_resolver_check_signer(r, cert_leaf, chain_leaf, ALICE, test_now + i, &res);
+		ck_assert_int_eq(res.status, RESOLVE_OK);
+		ck_assert_int_eq(sk_X509_num(res.chain), 2);
+		ck_assert_ptr_eq(sk_X509_value(res.chain, 0), cert_issuer);
+		ck_assert_ptr_nonnull(strstr(res.detail, "not revoked"));
+		cert_resolution_clear(&res);
+	}
+	cert_trust_get_chain_stats(trust, &chains);
+	ck_assert_uint_eq(chains.misses, 1);
+	ck_assert_uint_eq(chains.hits, 1);
+	revocation_get_stats(rc, &st);
+	ck_assert_uint_eq(st.ocsp.fetches, 2);
+	ck_assert_uint_eq(st.ocsp.hits, 2);
+
+	net.revoked[0] = cert_leaf;
+	cert_resolver_set_revocation(r, rc_revoked, &policy, NULL);
+	cert_resolver_check_signer(r, cert_leaf, chain_leaf, ALICE, test_now, &res);
+	ck_assert_int_eq(res.status, RESOLVE_NO_VALID);
+	ck_assert_int_eq(res.reason, CERT_REVOKED);
+	cert_trust_get_chain_stats(trust, &chains);
+	ck_assert_uint_eq(chains.hits, 2);
+	cert_resolution_clear(&res);
+
+	cert_resolver_free(r);
+	cert_trust_free(trust);
+	revocation_checker_free(rc);
+	revocation_checker_free(rc_revoked);
 }
 END_TEST
 
@@ -1760,6 +1817,7 @@ revocation_suite(void)
 	tcase_add_test(tc, signer_unknown_hard_fail);
 	tcase_add_test(tc, signer_unknown_soft_fail);
 	tcase_add_test(tc, signer_policy_none);
+	tcase_add_test(tc, signer_chain_verified_once);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("config");

@@ -29,19 +29,38 @@ struct ocsp_query {
 };
 
 static void
-ocsp_append_hex(struct strbuf *sb, const ASN1_STRING *s)
+ocsp_append_hex(struct strbuf *sb, const unsigned char *p, size_t len)
 {
 	static const char digits[] = "0123456789ABCDEF";
-	const unsigned char *p = ASN1_STRING_get0_data(s);
-	int len = ASN1_STRING_length(s);
 	char pair[2];
 
 	/* Every revocation check builds this key, so no printf per octet. */
-	for (int i = 0; i < len; i++) {
+	for (size_t i = 0; i < len; i++) {
 		pair[0] = digits[p[i] >> 4];
 		pair[1] = digits[p[i] & 15];
 		strbuf_append(sb, pair, 2);
 	}
+}
+
+/* Formats the fields of a CertID as "hashOID/nameHash/keyHash/serial". */
+static char *
+ocsp_cert_id_format(const ASN1_OBJECT *hash_oid, const unsigned char *name_hash,
+    size_t name_len, const unsigned char *key_hash, size_t key_len,
+    const ASN1_INTEGER *serial)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char oid[64];
+
+	OBJ_obj2txt(oid, sizeof(oid), hash_oid, 1);
+	strbuf_appends(&sb, oid);
+	strbuf_appendc(&sb, '/');
+	ocsp_append_hex(&sb, name_hash, name_len);
+	strbuf_appendc(&sb, '/');
+	ocsp_append_hex(&sb, key_hash, key_len);
+	strbuf_appendc(&sb, '/');
+	ocsp_append_hex(&sb, ASN1_STRING_get0_data(serial),
+	    (size_t)ASN1_STRING_length(serial));
+	return strbuf_detach(&sb, NULL);
 }
 
 static char *
@@ -50,18 +69,31 @@ ocsp_cert_id_string(OCSP_CERTID *id)
 	ASN1_OCTET_STRING *name_hash = NULL, *key_hash = NULL;
 	ASN1_OBJECT *hash_oid = NULL;
 	ASN1_INTEGER *serial = NULL;
-	struct strbuf sb = STRBUF_INIT;
-	char oid[64];
 
 	OCSP_id_get0_info(&name_hash, &hash_oid, &key_hash, &serial, id);
-	OBJ_obj2txt(oid, sizeof(oid), hash_oid, 1);
-	strbuf_printf(&sb, "%s/", oid);
-	ocsp_append_hex(&sb, name_hash);
-	strbuf_appendc(&sb, '/');
-	ocsp_append_hex(&sb, key_hash);
-	strbuf_appendc(&sb, '/');
-	ocsp_append_hex(&sb, serial);
-	return strbuf_detach(&sb, NULL);
+	return ocsp_cert_id_format(hash_oid, ASN1_STRING_get0_data(name_hash),
+	    (size_t)ASN1_STRING_length(name_hash), ASN1_STRING_get0_data(key_hash),
+	    (size_t)ASN1_STRING_length(key_hash), serial);
+}
+
+char *
+ocsp_cert_id(X509 *cert, X509 *issuer, char **error_r)
+{
+	unsigned char name_hash[EVP_MAX_MD_SIZE], key_hash[EVP_MAX_MD_SIZE];
+	unsigned int name_len = 0, key_len = 0;
+	const EVP_MD *md = EVP_sha1();
+
+	/* The hashes of OCSP_cert_to_id: of the DER of the issuer's subject
+	 * name, and of the issuer's subjectPublicKey bit string. */
+	if (X509_NAME_digest(X509_get_subject_name(issuer), md, name_hash,
+	    &name_len) != 1 || X509_pubkey_digest(issuer, md, key_hash, &key_len) != 1) {
+		char *ssl = sslerr_pop();
+		*error_r = xasprintf("computing the OCSP CertID failed: %s", ssl);
+		free(ssl);
+		return NULL;
+	}
+	return ocsp_cert_id_format(OBJ_nid2obj(EVP_MD_get_type(md)), name_hash, name_len,
+	    key_hash, key_len, X509_get0_serialNumber(cert));
 }
 
 int

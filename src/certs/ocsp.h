@@ -29,6 +29,12 @@ const unsigned char *ocsp_query_der(const struct ocsp_query *q, size_t *len_r);
  * owned by q, e.g. as a cache key. */
 const char *ocsp_query_cert_id(const struct ocsp_query *q);
 
+/* Returns the CertID of cert, issued by issuer, in the form of
+ * ocsp_query_cert_id, without building a request, so that a cached status
+ * can be found cheaply. Allocated; NULL with *error_r when the issuer's
+ * name or key cannot be hashed. */
+char *ocsp_cert_id(X509 *cert, X509 *issuer, char **error_r);
+
 /* Returns the URL of the GET form of q (RFC 6960 appendix A.1): the
  * responder URL, a slash, and the URL-encoded base64 of the DER request.
  * Allocated. */

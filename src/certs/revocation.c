@@ -3,6 +3,7 @@
  * responses and CRLs cached until their nextUpdate. */
 #include "certs/revocation.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,16 @@ struct revocation_checker {
 	struct revocation_transport transport;
 	struct revcache *ocsp_cache;	/* struct ocsp_cached */
 	struct revcache *crl_cache;	/* X509_CRL */
+	atomic_uint_least64_t ocsp_requests;	/* built by ocsp_query_new */
+};
+
+/* A certificate whose OCSP status is looked up, with its CertID for the
+ * cache key and the request, which is built only on a cache miss. */
+struct revocation_ocsp_subject {
+	X509 *cert;
+	X509 *issuer;
+	char *cert_id;
+	struct ocsp_query *query;	/* NULL until the first fetch */
 };
 
 /* A checked OCSP response as cached, with the URL of its responder. */
@@ -153,6 +164,7 @@ revocation_checker_new(const struct revocation_config *cfg,
 	}
 	rc->ocsp_cache = revcache_new(cfg->ocsp_cache_size, &ocsp_ops);
 	rc->crl_cache = revcache_new(cfg->crl_cache_size, &crl_ops);
+	atomic_init(&rc->ocsp_requests, 0);
 	return rc;
 }
 
@@ -172,6 +184,7 @@ revocation_get_stats(struct revocation_checker *rc, struct revocation_stats *sta
 {
 	revcache_get_stats(rc->ocsp_cache, &stats->ocsp);
 	revcache_get_stats(rc->crl_cache, &stats->crl);
+	stats->ocsp_requests = atomic_load(&rc->ocsp_requests);
 }
 
 static void
@@ -198,21 +211,30 @@ revocation_limits(const struct revocation_checker *rc, size_t max_size)
 	return limits;
 }
 
-/* Sends q to the responder at url (GET when short enough, else POST) and
- * checks the response. */
+/* Sends the request for s to the responder at url (GET when short enough,
+ * else POST) and checks the response. The request is built on the first
+ * call for s and reused for the next responders. */
 static int
-revocation_ocsp_fetch(struct revocation_checker *rc, const struct ocsp_query *q,
-    X509 *issuer, const char *url, time_t now, struct ocsp_answer *answer,
-    char **error_r)
+revocation_ocsp_fetch(struct revocation_checker *rc, struct revocation_ocsp_subject *s,
+    const char *url, time_t now, struct ocsp_answer *answer, char **error_r)
 {
 	struct urlfetch_limits limits = revocation_limits(rc, REVOCATION_OCSP_MAX_SIZE);
 	struct ocsp_check_params params = { now, rc->cfg.clock_skew, rc->cfg.max_age,
 	    rc->cfg.ocsp_nonce_required };
-	char *get_url = rc->cfg.ocsp_get ? ocsp_query_get_url(q, url) : NULL;
+	const struct ocsp_query *q;
+	char *get_url;
 	unsigned char *resp = NULL;
 	size_t resp_len = 0;
 	int ret;
 
+	if (s->query == NULL) {
+		atomic_fetch_add(&rc->ocsp_requests, 1);
+		if (ocsp_query_new(s->cert, s->issuer, true, &s->query, error_r) < 0)
+			return -1;
+	}
+	q = s->query;
+
+	get_url = rc->cfg.ocsp_get ? ocsp_query_get_url(q, url) : NULL;
 	if (get_url != NULL && strlen(get_url) <= REVOCATION_OCSP_GET_MAX) {
 		ret = rc->transport.get(rc->transport.arg, get_url, &limits,
 		    "application/ocsp-response", &resp, &resp_len, error_r);
@@ -225,7 +247,8 @@ revocation_ocsp_fetch(struct revocation_checker *rc, const struct ocsp_query *q,
 		    &resp, &resp_len, error_r);
 	}
 	if (ret == 0)
-		ret = ocsp_response_check(q, issuer, resp, resp_len, &params, answer, error_r);
+		ret = ocsp_response_check(q, s->issuer, resp, resp_len, &params, answer,
+		    error_r);
 	free(get_url);
 	free(resp);
 	return ret;
@@ -246,14 +269,14 @@ revocation_describe_revoked(struct strbuf *sb, time_t when, int reason,
 	    crl_reason_name(reason), source);
 }
 
-/* Sends q to the responder at url, unless the cache has its response. Sets
- * out->status to GOOD or REVOKED when the response gives that status, else
- * adds the reason to out->detail. */
+/* Asks the responder at url for the status of s, unless the cache has its
+ * response. Sets out->status to GOOD or REVOKED when the response gives
+ * that status, else adds the reason to out->detail. */
 static void
-revocation_ocsp_ask(struct revocation_checker *rc, const struct ocsp_query *q,
-    X509 *issuer, const char *url, time_t now, struct revocation_answer *out)
+revocation_ocsp_ask(struct revocation_checker *rc, struct revocation_ocsp_subject *s,
+    const char *url, time_t now, struct revocation_answer *out)
 {
-	char *key = xasprintf("%s %s", url, ocsp_query_cert_id(q));
+	char *key = xasprintf("%s %s", url, s->cert_id);
 	struct ocsp_cached *cached = NULL;
 	const char *origin = "cache";
 	char *error = NULL;
@@ -264,7 +287,7 @@ revocation_ocsp_ask(struct revocation_checker *rc, const struct ocsp_query *q,
 		time_t expires;
 
 		origin = "responder";
-		if (revocation_ocsp_fetch(rc, q, issuer, url, now, &fresh.answer, &error) == 0) {
+		if (revocation_ocsp_fetch(rc, s, url, now, &fresh.answer, &error) == 0) {
 			/* Answers without nextUpdate are used once, not kept, and
 			 * "unknown" is asked again next time. */
 			expires = fresh.answer.status != OCSP_CERT_UNKNOWN &&
@@ -303,7 +326,7 @@ revocation_ocsp_ask(struct revocation_checker *rc, const struct ocsp_query *q,
 	}
 out:
 	log_debug("revocation ocsp url=%s cert_id=%s from=%s status=%s%s%s%s", url,
-	    ocsp_query_cert_id(q), origin, out->status == REVOCATION_GOOD ? "good" :
+	    s->cert_id, origin, out->status == REVOCATION_GOOD ? "good" :
 	    out->status == REVOCATION_REVOKED ? "revoked" : "unknown",
 	    error != NULL ? " error=\"" : "", error != NULL ? error : "",
 	    error != NULL ? "\"" : "");
@@ -319,7 +342,7 @@ revocation_ocsp(struct revocation_checker *rc, X509 *cert, X509 *issuer, time_t 
 {
 	char *override[2] = { rc->cfg.ocsp_responder, NULL };
 	char **aia = NULL, **urls;
-	struct ocsp_query *q = NULL;
+	struct revocation_ocsp_subject s = { cert, issuer, NULL, NULL };
 	char *error = NULL;
 
 	urls = rc->cfg.ocsp_responder != NULL ? override : (aia = ocsp_responder_urls(cert));
@@ -329,16 +352,18 @@ revocation_ocsp(struct revocation_checker *rc, X509 *cert, X509 *issuer, time_t 
 		    "OCSP URL in authorityInfoAccess and none is configured");
 		goto out;
 	}
-	if (ocsp_query_new(cert, issuer, true, &q, &error) < 0) {
+	s.cert_id = ocsp_cert_id(cert, issuer, &error);
+	if (s.cert_id == NULL) {
 		revocation_next(&out->detail);
 		strbuf_printf(&out->detail, "OCSP: %s", error);
 		free(error);
 		goto out;
 	}
 	for (size_t i = 0; urls[i] != NULL && out->status == REVOCATION_UNKNOWN; i++)
-		revocation_ocsp_ask(rc, q, issuer, urls[i], now, out);
+		revocation_ocsp_ask(rc, &s, urls[i], now, out);
 out:
-	ocsp_query_free(q);
+	ocsp_query_free(s.query);
+	free(s.cert_id);
 	revocation_strv_free(aia);
 }
 

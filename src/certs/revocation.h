@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <openssl/x509.h>
@@ -107,6 +108,9 @@ void revocation_result_clear(struct revocation_result *result);
 struct revocation_stats {
 	struct revcache_stats ocsp;	/* keys: responder URL and CertID */
 	struct revcache_stats crl;	/* keys: CRL URL (or CA entry) and issuer */
+	/* OCSP requests built: one per certificate check that had to ask a
+	 * responder, none when the cache had every status. */
+	uint64_t ocsp_requests;
 };
 
 void revocation_get_stats(struct revocation_checker *rc, struct revocation_stats *stats);

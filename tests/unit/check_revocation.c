@@ -744,7 +744,8 @@ START_TEST(ocsp_get_url_encoding)
 END_TEST
 
 /* The cache key of a query is "hash OID/name hash/key hash/serial" with the
- * octets in upper-case hex, as computed here with the OpenSSL CertID. */
+ * octets in upper-case hex, as computed here with the OpenSSL CertID, and
+ * ocsp_cert_id computes the same key without a query. */
 START_TEST(ocsp_cert_id_format)
 {
 	OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), cert_leaf, cert_issuer);
@@ -752,7 +753,7 @@ START_TEST(ocsp_cert_id_format)
 	ASN1_INTEGER *serial = NULL;
 	struct ocsp_query *q = NULL;
 	char expected[256];
-	char *error = NULL;
+	char *error = NULL, *key;
 	size_t n;
 
 	ck_assert_ptr_nonnull(id);
@@ -772,6 +773,18 @@ START_TEST(ocsp_cert_id_format)
 
 	ck_assert_int_eq(ocsp_query_new(cert_leaf, cert_issuer, false, &q, &error), 0);
 	ck_assert_str_eq(ocsp_query_cert_id(q), expected);
+	key = ocsp_cert_id(cert_leaf, cert_issuer, &error);
+	ck_assert_ptr_nonnull(key);
+	ck_assert_str_eq(key, expected);
+	free(key);
+
+	/* Another serial or another issuer gives another key. */
+	key = ocsp_cert_id(cert_leaf2, cert_issuer, &error);
+	ck_assert_str_ne(key, expected);
+	free(key);
+	key = ocsp_cert_id(cert_leaf, cert_other_root, &error);
+	ck_assert_str_ne(key, expected);
+	free(key);
 	ocsp_query_free(q);
 	OCSP_CERTID_free(id);
 }
@@ -1144,13 +1157,18 @@ START_TEST(checker_good_via_ocsp)
 	ck_assert_int_eq(net.crl_gets, 0);
 	revocation_result_clear(&res);
 
-	/* The same chain again: both responses come from the cache. */
+	revocation_get_stats(rc, &st);
+	ck_assert_uint_eq(st.ocsp_requests, 2);
+
+	/* The same chain again: both responses come from the cache, and no
+	 * request is built for a cache key. */
 	check_leaf(rc, REVOCATION_OCSP_THEN_CRL, &res);
 	ck_assert_int_eq(res.status, REVOCATION_GOOD);
 	ck_assert_int_eq(net.ocsp_gets, 2);
 	revocation_get_stats(rc, &st);
 	ck_assert_uint_eq(st.ocsp.fetches, 2);
 	ck_assert_uint_eq(st.ocsp.hits, 2);
+	ck_assert_uint_eq(st.ocsp_requests, 2);
 	revocation_result_clear(&res);
 	revocation_checker_free(rc);
 }
@@ -1410,6 +1428,7 @@ check_thread_run(void *arg)
 START_TEST(checker_one_fetch_in_flight)
 {
 	struct revocation_checker *rc = fake_checker(true);
+	struct revocation_stats st;
 	struct check_thread t[8];
 	pthread_t threads[8];
 
@@ -1425,6 +1444,10 @@ START_TEST(checker_one_fetch_in_flight)
 	}
 	ck_assert_int_eq(net.leaf_queries, 1);
 	ck_assert_int_eq(net.ocsp_gets, 2);
+	/* The threads that waited built no request either. */
+	revocation_get_stats(rc, &st);
+	ck_assert_uint_eq(st.ocsp_requests, 2);
+	ck_assert_uint_eq(st.ocsp.waits + st.ocsp.hits, 14);
 	revocation_checker_free(rc);
 }
 END_TEST

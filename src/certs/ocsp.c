@@ -3,6 +3,7 @@
  * OCSP_basic_verify, so that each rule is explicit. */
 #include "certs/ocsp.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,6 +21,16 @@
 /* The nonce length that RFC 8954 requires responders to accept. */
 #define OCSP_NONCE_LENGTH 16
 
+/* The dotted form of id-sha1, the hash algorithm of every CertID built
+ * here. */
+#define OCSP_SHA1_OID "1.3.14.3.2.26"
+
+/* SHA-1 for ocsp_cert_id, fetched once and kept until the process ends.
+ * With OpenSSL 3.0, each digest with EVP_sha1() fetches the implementation
+ * again, under a lock that all threads share. */
+static EVP_MD *ocsp_sha1;
+static pthread_once_t ocsp_sha1_once = PTHREAD_ONCE_INIT;
+
 struct ocsp_query {
 	OCSP_REQUEST *request;
 	OCSP_CERTID *id;	/* owned by request */
@@ -29,38 +40,46 @@ struct ocsp_query {
 };
 
 static void
-ocsp_append_hex(struct strbuf *sb, const unsigned char *p, size_t len)
+ocsp_sha1_fetch(void)
 {
-	static const char digits[] = "0123456789ABCDEF";
-	char pair[2];
-
-	/* Every revocation check builds this key, so no printf per octet. */
-	for (size_t i = 0; i < len; i++) {
-		pair[0] = digits[p[i] >> 4];
-		pair[1] = digits[p[i] & 15];
-		strbuf_append(sb, pair, 2);
-	}
+	ocsp_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
 }
 
-/* Formats the fields of a CertID as "hashOID/nameHash/keyHash/serial". */
+/* Writes the octets of p in upper-case hexadecimal to out and returns the
+ * end. Every revocation check builds a CertID key, so no printf per octet. */
 static char *
-ocsp_cert_id_format(const ASN1_OBJECT *hash_oid, const unsigned char *name_hash,
-    size_t name_len, const unsigned char *key_hash, size_t key_len,
-    const ASN1_INTEGER *serial)
+ocsp_hex(char *out, const unsigned char *p, size_t len)
 {
-	struct strbuf sb = STRBUF_INIT;
-	char oid[64];
+	static const char digits[] = "0123456789ABCDEF";
 
-	OBJ_obj2txt(oid, sizeof(oid), hash_oid, 1);
-	strbuf_appends(&sb, oid);
-	strbuf_appendc(&sb, '/');
-	ocsp_append_hex(&sb, name_hash, name_len);
-	strbuf_appendc(&sb, '/');
-	ocsp_append_hex(&sb, key_hash, key_len);
-	strbuf_appendc(&sb, '/');
-	ocsp_append_hex(&sb, ASN1_STRING_get0_data(serial),
-	    (size_t)ASN1_STRING_length(serial));
-	return strbuf_detach(&sb, NULL);
+	for (size_t i = 0; i < len; i++) {
+		*out++ = digits[p[i] >> 4];
+		*out++ = digits[p[i] & 15];
+	}
+	return out;
+}
+
+/* Formats the fields of a CertID as "hashOID/nameHash/keyHash/serial",
+ * where oid is the dotted form of hashAlgorithm. */
+static char *
+ocsp_cert_id_format(const char *oid, const unsigned char *name_hash, size_t name_len,
+    const unsigned char *key_hash, size_t key_len, const ASN1_INTEGER *serial)
+{
+	size_t oid_len = strlen(oid);
+	size_t serial_len = (size_t)ASN1_STRING_length(serial);
+	char *s = xmalloc(oid_len + 2 * (name_len + key_len + serial_len) + 4);
+	char *p = s;
+
+	memcpy(p, oid, oid_len);
+	p += oid_len;
+	*p++ = '/';
+	p = ocsp_hex(p, name_hash, name_len);
+	*p++ = '/';
+	p = ocsp_hex(p, key_hash, key_len);
+	*p++ = '/';
+	p = ocsp_hex(p, ASN1_STRING_get0_data(serial), serial_len);
+	*p = '\0';
+	return s;
 }
 
 static char *
@@ -69,9 +88,11 @@ ocsp_cert_id_string(OCSP_CERTID *id)
 	ASN1_OCTET_STRING *name_hash = NULL, *key_hash = NULL;
 	ASN1_OBJECT *hash_oid = NULL;
 	ASN1_INTEGER *serial = NULL;
+	char oid[64];
 
 	OCSP_id_get0_info(&name_hash, &hash_oid, &key_hash, &serial, id);
-	return ocsp_cert_id_format(hash_oid, ASN1_STRING_get0_data(name_hash),
+	OBJ_obj2txt(oid, sizeof(oid), hash_oid, 1);
+	return ocsp_cert_id_format(oid, ASN1_STRING_get0_data(name_hash),
 	    (size_t)ASN1_STRING_length(name_hash), ASN1_STRING_get0_data(key_hash),
 	    (size_t)ASN1_STRING_length(key_hash), serial);
 }
@@ -81,19 +102,26 @@ ocsp_cert_id(X509 *cert, X509 *issuer, char **error_r)
 {
 	unsigned char name_hash[EVP_MAX_MD_SIZE], key_hash[EVP_MAX_MD_SIZE];
 	unsigned int name_len = 0, key_len = 0;
-	const EVP_MD *md = EVP_sha1();
+	const ASN1_BIT_STRING *key = X509_get0_pubkey_bitstr(issuer);
+	const unsigned char *name_der = NULL;
+	size_t name_der_len = 0;
 
 	/* The hashes of OCSP_cert_to_id: of the DER of the issuer's subject
 	 * name, and of the issuer's subjectPublicKey bit string. */
-	if (X509_NAME_digest(X509_get_subject_name(issuer), md, name_hash,
-	    &name_len) != 1 || X509_pubkey_digest(issuer, md, key_hash, &key_len) != 1) {
+	pthread_once(&ocsp_sha1_once, ocsp_sha1_fetch);
+	if (ocsp_sha1 == NULL || key == NULL ||
+	    X509_NAME_get0_der(X509_get_subject_name(issuer), &name_der,
+	    &name_der_len) != 1 ||
+	    EVP_Digest(name_der, name_der_len, name_hash, &name_len, ocsp_sha1, NULL) != 1 ||
+	    EVP_Digest(ASN1_STRING_get0_data(key), (size_t)ASN1_STRING_length(key),
+	    key_hash, &key_len, ocsp_sha1, NULL) != 1) {
 		char *ssl = sslerr_pop();
 		*error_r = xasprintf("computing the OCSP CertID failed: %s", ssl);
 		free(ssl);
 		return NULL;
 	}
-	return ocsp_cert_id_format(OBJ_nid2obj(EVP_MD_get_type(md)), name_hash, name_len,
-	    key_hash, key_len, X509_get0_serialNumber(cert));
+	return ocsp_cert_id_format(OCSP_SHA1_OID, name_hash, name_len, key_hash, key_len,
+	    X509_get0_serialNumber(cert));
 }
 
 int

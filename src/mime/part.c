@@ -1,5 +1,6 @@
 /* MIME part trees and their rendering into 7-bit-safe entities (RFC 2045,
  * RFC 2046, RFC 2183). */
+#define _GNU_SOURCE /* memmem */
 #include "mime/part.h"
 
 #include <stdlib.h>
@@ -670,19 +671,6 @@ part_write_headers(const struct mime_part *part, const char *encoding,
 static int part_render(const struct mime_part *part, struct strbuf *out,
     unsigned depth, char **error_r);
 
-static bool
-part_contains(const struct strbuf *sb, const char *needle)
-{
-	size_t n = strlen(needle), i;
-
-	for (i = 0; i + n <= sb->len; i++) {
-		if (sb->data[i] == needle[0] &&
-		    memcmp(sb->data + i, needle, n) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* Picks "=_" and 24 random hex digits that occur in no rendered child. The
  * "=_" cannot occur in quoted-printable or base64 output. */
 static char *
@@ -697,7 +685,8 @@ part_new_boundary(const struct strbuf *children, size_t count)
 		strbuf_appends(&boundary, "=_");
 		mime_random_hex(&boundary, PART_BOUNDARY_RANDOM_BYTES);
 		for (i = 0; i < count; i++) {
-			if (part_contains(&children[i], boundary.data))
+			if (memmem(children[i].data, children[i].len, boundary.data,
+			    boundary.len) != NULL)
 				break;
 		}
 		if (i == count)

@@ -1,6 +1,7 @@
 /* S/MIME signing (RFC 8551 3.5): CMS SignedData with the S/MIME signed
  * attributes, written as multipart/signed (RFC 1847) or opaque
  * application/pkcs7-mime. */
+#define _GNU_SOURCE /* memmem */
 #include "smime/smime.h"
 
 #include <stdio.h>
@@ -230,27 +231,6 @@ fail:
 	return NULL;
 }
 
-static bool
-sign_contains(const char *data, size_t len, const char *needle)
-{
-	size_t needle_len = strlen(needle);
-	const char *p = data, *end = data + len;
-
-	if (needle_len == 0)
-		return true;
-	/* Only positions that start with the needle's first octet are
-	 * compared, and memchr finds them much faster than a loop. */
-	while ((size_t)(end - p) >= needle_len) {
-		p = memchr(p, needle[0], (size_t)(end - p) - needle_len + 1);
-		if (p == NULL)
-			return false;
-		if (memcmp(p, needle, needle_len) == 0)
-			return true;
-		p++;
-	}
-	return false;
-}
-
 /* Picks a random boundary that does not occur in the entity. "=_" cannot
  * occur in base64 or quoted-printable text, which makes a clash with the
  * body of any part unlikely even before the check. */
@@ -269,7 +249,7 @@ sign_make_boundary(const char *entity, size_t entity_len, char *boundary,
 		size_t n = (size_t)snprintf(boundary, size, "=_smime_");
 		for (size_t i = 0; i < sizeof(octets) && n + 2 < size; i++)
 			n += (size_t)snprintf(boundary + n, size - n, "%02x", octets[i]);
-		if (!sign_contains(entity, entity_len, boundary))
+		if (memmem(entity, entity_len, boundary, strlen(boundary)) == NULL)
 			return 0;
 	}
 	*error_r = xstrdup("no multipart boundary absent from the entity was found");

@@ -289,6 +289,7 @@ email_set_create_one(struct jmap_context *ctx, json_t *create,
 	    email_smime_apply(ctx, &draft, smime.sign, smime.opaque, smime.encrypt,
 	    &entity, error_r) < 0)
 		goto out;
+	strbuf_reserve(&message, entity.len);
 	strbuf_append(&message, entity.data, entity.len);
 
 	if (store_blob_put(ctx->server->store, ctx->account->id, message.data, message.len,

@@ -15,8 +15,9 @@ mime_encode_base64(const unsigned char *data, size_t len, struct strbuf *out)
 	static const char alphabet[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char line[ENCODE_LINE_MAX + 2];
-	size_t i, line_len = 0;
+	size_t i, line_len = 0, encoded = (len + 2) / 3 * 4;
 
+	strbuf_reserve(out, encoded + 2 * (encoded / ENCODE_LINE_MAX + 1));
 	for (i = 0; i < len; i += 3) {
 		size_t n = len - i < 3 ? len - i : 3;
 		unsigned long v = (unsigned long)data[i] << 16;

@@ -259,7 +259,9 @@ void
 smime_append_base64(struct strbuf *out, const unsigned char *data, size_t len)
 {
 	unsigned char line[4 * SMIME_BASE64_CHUNK / 3 + 1];
+	size_t lines = (len + SMIME_BASE64_CHUNK - 1) / SMIME_BASE64_CHUNK;
 
+	strbuf_reserve(out, lines * (4 * SMIME_BASE64_CHUNK / 3 + 2));
 	for (size_t offset = 0; offset < len; offset += SMIME_BASE64_CHUNK) {
 		size_t chunk = len - offset;
 

@@ -24,6 +24,12 @@ strbuf_grow(struct strbuf *sb, size_t extra)
 }
 
 void
+strbuf_reserve(struct strbuf *sb, size_t extra)
+{
+	strbuf_grow(sb, extra);
+}
+
+void
 strbuf_append(struct strbuf *sb, const void *data, size_t len)
 {
 	strbuf_grow(sb, len);
@@ -42,7 +48,10 @@ strbuf_appends(struct strbuf *sb, const char *s)
 void
 strbuf_appendc(struct strbuf *sb, char c)
 {
-	strbuf_append(sb, &c, 1);
+	if (sb->len + 2 > sb->cap)
+		strbuf_grow(sb, 1);
+	sb->data[sb->len++] = c;
+	sb->data[sb->len] = '\0';
 }
 
 void

@@ -13,6 +13,9 @@ struct strbuf {
 
 #define STRBUF_INIT { NULL, 0, 0 }
 
+/* Makes room for extra more octets, so that appending them does not move
+ * the data again. */
+void strbuf_reserve(struct strbuf *sb, size_t extra);
 void strbuf_append(struct strbuf *sb, const void *data, size_t len);
 void strbuf_appends(struct strbuf *sb, const char *s);
 void strbuf_appendc(struct strbuf *sb, char c);

@@ -243,14 +243,13 @@ email_set_verify(struct jmap_context *ctx, const struct email_draft *draft,
 }
 
 /* Removes the message blob of a create whose Email record could not be
- * stored, unless an earlier Email uses the same blob. */
+ * stored. It has an id of its own (store_blob_add), so no other Email uses
+ * it. */
 static void
-email_set_drop_blob(struct jmap_context *ctx, const char *blob_id, bool created)
+email_set_drop_blob(struct jmap_context *ctx, const char *blob_id)
 {
 	char *error = NULL;
 
-	if (!created)
-		return;
 	if (store_blob_delete(ctx->server->store, ctx->account->id, blob_id, &error) ==
 	    STORE_ERROR)
 		log_error("email blob cleanup failed request=%s account=%s blob=%s error=\"%s\"",
@@ -271,7 +270,6 @@ email_set_create_one(struct jmap_context *ctx, json_t *create,
 	struct strbuf entity = STRBUF_INIT, message = STRBUF_INIT;
 	char *message_id = NULL, *blob_id = NULL, *email_id = NULL, *error = NULL;
 	json_t *record = NULL;
-	bool blob_created;
 	int ret = -1;
 
 	if (email_draft_parse(ctx, create, &draft, error_r) < 0)
@@ -292,13 +290,13 @@ email_set_create_one(struct jmap_context *ctx, json_t *create,
 	strbuf_reserve(&message, entity.len);
 	strbuf_append(&message, entity.data, entity.len);
 
-	if (store_blob_put(ctx->server->store, ctx->account->id, message.data, message.len,
-	    "message/rfc822", &blob_id, &blob_created, &error) < 0)
+	if (store_blob_add(ctx->server->store, ctx->account->id, message.data, message.len,
+	    "message/rfc822", &blob_id, &error) < 0)
 		goto store_fail;
 	email_id = store_new_id('M');
 	record = email_set_record(&draft, email_id, blob_id, message.len, message_id, smime);
 	if (store_email_put(ctx->server->store, ctx->account->id, email_id, record, &error) < 0) {
-		email_set_drop_blob(ctx, blob_id, blob_created);
+		email_set_drop_blob(ctx, blob_id);
 		goto store_fail;
 	}
 	*created_r = json_pack("{ss ss sO sI}", "id", email_id, "blobId", blob_id,

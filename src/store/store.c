@@ -526,6 +526,37 @@ store_blob_open(const char *path, int *fd_r, char *type, size_t *header_len_r,
 	return STORE_OK;
 }
 
+/* Checks the ids and *type, setting a NULL *type to the default. */
+static int
+store_blob_check(const char *account_id, const char **type, char **error_r)
+{
+	if (store_check_ids(account_id, NULL, NULL, error_r) < 0)
+		return -1;
+	if (*type == NULL)
+		*type = STORE_DEFAULT_TYPE;
+	if (!store_type_valid(*type, strlen(*type))) {
+		*error_r = xasprintf("invalid media type for a blob of account %s: "
+		    "expected 1 to %d bytes without control characters",
+		    account_id, STORE_TYPE_MAX_LEN);
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes the blob file at path in dir: type, LF, content. */
+static int
+store_blob_write(struct store *store, const char *dir, const char *path,
+    const char *type, const void *data, size_t len, char **error_r)
+{
+	struct fs_part parts[] = {
+		{ type, strlen(type) }, { "\n", 1 }, { data, len },
+	};
+
+	if (fs_mkdirs(dir, 0700, error_r) < 0)
+		return -1;
+	return store_write(store, path, parts, 3, error_r);
+}
+
 int
 store_blob_put(struct store *store, const char *account_id, const void *data,
     size_t len, const char *type, char **blob_id_r, bool *created_r,
@@ -537,16 +568,8 @@ store_blob_put(struct store *store, const char *account_id, const void *data,
 	enum store_status status;
 	int ret = -1, fd;
 
-	if (store_check_ids(account_id, NULL, NULL, error_r) < 0)
+	if (store_blob_check(account_id, &type, error_r) < 0)
 		return -1;
-	if (type == NULL)
-		type = STORE_DEFAULT_TYPE;
-	if (!store_type_valid(type, strlen(type))) {
-		*error_r = xasprintf("invalid media type for a blob of account %s: "
-		    "expected 1 to %d bytes without control characters",
-		    account_id, STORE_TYPE_MAX_LEN);
-		return -1;
-	}
 	if (store_blob_id_of(data, len, blob_id) < 0) {
 		*error_r = xstrdup("computing the SHA-256 of a blob failed");
 		return -1;
@@ -569,11 +592,7 @@ store_blob_put(struct store *store, const char *account_id, const void *data,
 	}
 	free(error);
 
-	struct fs_part parts[] = {
-		{ type, strlen(type) }, { "\n", 1 }, { data, len },
-	};
-	if (fs_mkdirs(dir, 0700, error_r) < 0 ||
-	    store_write(store, path, parts, 3, error_r) < 0)
+	if (store_blob_write(store, dir, path, type, data, len, error_r) < 0)
 		goto out;
 	*blob_id_r = xstrdup(blob_id);
 	if (created_r != NULL)
@@ -583,6 +602,29 @@ out:
 	free(path);
 	free(dir);
 	return ret;
+}
+
+int
+store_blob_add(struct store *store, const char *account_id, const void *data,
+    size_t len, const char *type, char **blob_id_r, char **error_r)
+{
+	char *dir, *path, *blob_id;
+	int ret;
+
+	if (store_blob_check(account_id, &type, error_r) < 0)
+		return -1;
+	blob_id = store_new_id('B');
+	dir = xasprintf("%s/accounts/%s/blobs", store->root, account_id);
+	path = xasprintf("%s/%s", dir, blob_id);
+	ret = store_blob_write(store, dir, path, type, data, len, error_r);
+	free(path);
+	free(dir);
+	if (ret < 0) {
+		free(blob_id);
+		return -1;
+	}
+	*blob_id_r = blob_id;
+	return 0;
 }
 
 enum store_status

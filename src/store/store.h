@@ -48,6 +48,14 @@ int store_blob_put(struct store *store, const char *account_id,
     const void *data, size_t len, const char *type, char **blob_id_r,
     bool *created_r, char **error_r);
 
+/* Stores data as a new blob of account under a new random id ("B" and 24
+ * hex digits) without computing a hash, for content that is unique anyway,
+ * such as a message that was just created with a random Message-ID.
+ * Otherwise like store_blob_put. */
+int store_blob_add(struct store *store, const char *account_id,
+    const void *data, size_t len, const char *type, char **blob_id_r,
+    char **error_r);
+
 /* Reads a blob of account_id; *data_r allocated (NUL-terminated after len
  * bytes), *type_r allocated (may be "application/octet-stream").
  * STORE_NOT_FOUND for an unknown id or a blob of another account. */

@@ -173,6 +173,37 @@ START_TEST(store_blob_same_content_same_id)
 }
 END_TEST
 
+/* store_blob_add gives the same content a new random id each time. */
+START_TEST(store_blob_add_new_ids)
+{
+	char *id1 = NULL, *id2 = NULL, *data = NULL, *type = NULL, *error = NULL;
+	size_t len;
+
+	ck_assert_msg(store_blob_add(test_store, "alice", "msg", 3, "message/rfc822",
+	    &id1, &error) == 0, "%s", error);
+	ck_assert_int_eq(store_blob_add(test_store, "alice", "msg", 3, "message/rfc822",
+	    &id2, &error), 0);
+	ck_assert_uint_eq(strlen(id1), 25);
+	ck_assert_int_eq(id1[0], 'B');
+	ck_assert_str_ne(id1, id2);
+	ck_assert_int_eq(store_blob_get(test_store, "alice", id1, &data, &len, &type,
+	    &error), STORE_OK);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_str_eq(data, "msg");
+	ck_assert_str_eq(type, "message/rfc822");
+	free(data);
+	free(type);
+	free(id2);
+	id2 = NULL;
+	ck_assert_int_eq(store_blob_add(test_store, "alice", "x", 1, "text/plain\r\n",
+	    &id2, &error), -1);
+	ck_assert_ptr_null(id2);
+	ck_assert_ptr_nonnull(strstr(error, "invalid media type"));
+	free(error);
+	free(id1);
+}
+END_TEST
+
 START_TEST(store_blob_other_account_not_found)
 {
 	char *id = NULL, *data = NULL, *type = NULL, *error = NULL;
@@ -957,6 +988,7 @@ store_suite(void)
 	tcase_add_loop_test(tc, store_blob_damaged_header, 0,
 	    sizeof(damaged_blob_files) / sizeof(damaged_blob_files[0]));
 	tcase_add_test(tc, store_blob_put_reports_created);
+	tcase_add_test(tc, store_blob_add_new_ids);
 	tcase_add_test(tc, store_format_file);
 	tcase_add_loop_test(tc, store_blob_invalid_type_rejected, 0,
 	    (int)(sizeof(invalid_types) / sizeof(invalid_types[0])));

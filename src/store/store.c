@@ -31,13 +31,15 @@
 #define STORE_STATE_MAX_SIZE 64
 #define STORE_DEFAULT_TYPE "application/octet-stream"
 /* Content of <root>/format. Format 1, which had no format file, kept each
- * blob's media type in a separate "<blobId>.type" file. */
+ * blob's content unchanged and its media type in a separate
+ * "<blobId>.type" file. Such blobs are still read, so a store of format 1
+ * gets the format file when it is first opened. */
 #define STORE_FORMAT "smimegw store format 2\n"
 /* fs_write_atomic names its temporary files "<final name>.tmp.XXXXXX". Valid
  * ids contain no '.', so no final name contains this marker. */
 #define STORE_TMP_MARKER ".tmp."
 
-/* How many state values a write of the state file reserves. The file holds
+/* How many state values a write of the state file reserves. The file contains
  * the highest value that may have been handed out, so after a crash the
  * state goes on above every value seen before, and only one change in
  * STORE_STATE_RESERVE writes the file. store_close writes the exact value. */
@@ -314,53 +316,30 @@ store_check_writable(const char *root, char **error_r)
 	return 0;
 }
 
-/* Checks <root>/format, or writes it into a store that has no account yet.
- * A store with accounts but no format file comes from a version whose blob
- * files this one cannot read. */
+/* Checks <root>/format, or writes it into a store that has none: a new
+ * store, or one of format 1, whose blobs this version reads. */
 static int
 store_check_format(const char *root, char **error_r)
 {
-	char *path = xasprintf("%s/format", root), *accounts = NULL, *text = NULL;
+	char *path = xasprintf("%s/format", root), *text = NULL;
 	enum store_status status;
-	struct dirent *entry;
 	size_t len = 0;
 	int ret = -1;
-	DIR *d;
 
 	status = store_read(path, 256, &text, &len, error_r);
 	if (status == STORE_OK) {
 		if (len == strlen(STORE_FORMAT) && memcmp(text, STORE_FORMAT, len) == 0)
 			ret = 0;
 		else
-			*error_r = xasprintf("%s does not contain \"%.*s\": the store was "
-			    "written by another version of smimegw", path,
-			    (int)strlen(STORE_FORMAT) - 1, STORE_FORMAT);
-		goto out;
+			*error_r = xasprintf("%s does not contain \"%.*s\": another version "
+			    "of smimegw wrote the store, or the file is damaged; run the "
+			    "version that wrote it, or set store.path to another folder",
+			    path, (int)strlen(STORE_FORMAT) - 1, STORE_FORMAT);
+	} else if (status == STORE_NOT_FOUND) {
+		ret = fs_write_atomic(path, STORE_FORMAT, strlen(STORE_FORMAT), 0600,
+		    error_r);
 	}
-	if (status == STORE_ERROR)
-		goto out;
-
-	accounts = xasprintf("%s/accounts", root);
-	d = opendir(accounts);
-	if (d == NULL) {
-		*error_r = xasprintf("opendir(%s) failed: %s", accounts, strerror(errno));
-		goto out;
-	}
-	while ((entry = readdir(d)) != NULL) {
-		if (store_id_valid(entry->d_name))
-			break;
-	}
-	closedir(d);
-	if (entry != NULL) {
-		*error_r = xasprintf("the store in %s has accounts but no format file: "
-		    "an earlier version of smimegw wrote it, in a layout this version "
-		    "does not read; start with an empty folder", root);
-		goto out;
-	}
-	ret = fs_write_atomic(path, STORE_FORMAT, strlen(STORE_FORMAT), 0600, error_r);
-out:
 	free(text);
-	free(accounts);
 	free(path);
 	return ret;
 }
@@ -494,11 +473,38 @@ store_blob_read_header(int fd, const char *path, char *type, size_t *header_len_
 	return STORE_OK;
 }
 
-/* Opens the blob file at path and reads its media type line. On STORE_OK,
- * *fd_r is open and *size_r is the size of the content after that line. */
+/* Reads "<path>.type", the media type of a blob written in format 1, into
+ * type (STORE_TYPE_MAX_LEN + 1 octets). STORE_NOT_FOUND for a blob of the
+ * current format. */
+static enum store_status
+store_blob_read_legacy_type(const char *path, char *type, char **error_r)
+{
+	char *type_path = xasprintf("%s.type", path), *text = NULL;
+	enum store_status status;
+	size_t len = 0;
+
+	status = store_read(type_path, STORE_TYPE_MAX_LEN, &text, &len, error_r);
+	if (status == STORE_OK) {
+		if (store_type_valid(text, len) && strlen(text) == len) {
+			memcpy(type, text, len + 1);
+		} else {
+			*error_r = xasprintf("%s does not contain a valid media type",
+			    type_path);
+			status = STORE_ERROR;
+		}
+	}
+	free(text);
+	free(type_path);
+	return status;
+}
+
+/* Opens the blob file at path and reads its media type: the first line, or
+ * for a blob of format 1 the type file beside it (*legacy_r true, unless
+ * legacy_r is NULL). On STORE_OK, *fd_r is open, *header_len_r is where the
+ * content starts and *size_r is its size. */
 static enum store_status
 store_blob_open(const char *path, int *fd_r, char *type, size_t *header_len_r,
-    size_t *size_r, char **error_r)
+    size_t *size_r, bool *legacy_r, char **error_r)
 {
 	enum store_status status;
 	struct stat st;
@@ -516,7 +522,13 @@ store_blob_open(const char *path, int *fd_r, char *type, size_t *header_len_r,
 		close(fd);
 		return STORE_ERROR;
 	}
-	status = store_blob_read_header(fd, path, type, header_len_r, error_r);
+	status = store_blob_read_legacy_type(path, type, error_r);
+	if (legacy_r != NULL)
+		*legacy_r = status == STORE_OK;
+	if (status == STORE_OK)
+		*header_len_r = 0;
+	else if (status == STORE_NOT_FOUND)
+		status = store_blob_read_header(fd, path, type, header_len_r, error_r);
 	if (status != STORE_OK) {
 		close(fd);
 		return status;
@@ -566,6 +578,7 @@ store_blob_put(struct store *store, const char *account_id, const void *data,
 	char *dir = NULL, *path = NULL, *error = NULL;
 	size_t header_len, old_size;
 	enum store_status status;
+	bool legacy = false;
 	int ret = -1, fd;
 
 	if (store_blob_check(account_id, &type, error_r) < 0)
@@ -579,7 +592,8 @@ store_blob_put(struct store *store, const char *account_id, const void *data,
 	path = xasprintf("%s/%s", dir, blob_id);
 	/* The id is the content's hash, so an existing blob of the same type
 	 * needs no write. A damaged one is replaced. */
-	status = store_blob_open(path, &fd, old_type, &header_len, &old_size, &error);
+	status = store_blob_open(path, &fd, old_type, &header_len, &old_size, &legacy,
+	    &error);
 	if (status == STORE_OK) {
 		close(fd);
 		if (old_size == len && strcmp(old_type, type) == 0) {
@@ -592,8 +606,30 @@ store_blob_put(struct store *store, const char *account_id, const void *data,
 	}
 	free(error);
 
-	if (store_blob_write(store, dir, path, type, data, len, error_r) < 0)
-		goto out;
+	if (status == STORE_OK && legacy && old_size == len) {
+		/* A blob of format 1 keeps its layout: only its type file is
+		 * replaced, which leaves no moment where the two disagree. */
+		char *type_path = xasprintf("%s.type", path);
+		struct fs_part part = { type, strlen(type) };
+
+		ret = store_write(store, type_path, &part, 1, error_r);
+		free(type_path);
+		if (ret < 0)
+			goto out;
+	} else {
+		/* A damaged blob of format 1 is replaced by one of the current
+		 * format. Its type file goes first, so that a crash in between
+		 * leaves a blob that fails to read, not one read wrongly. */
+		char *type_path = xasprintf("%s.type", path);
+		int removed = legacy && unlink(type_path) < 0 && errno != ENOENT ? -1 : 0;
+
+		if (removed < 0)
+			*error_r = xasprintf("unlink(%s) failed: %s", type_path, strerror(errno));
+		free(type_path);
+		if (removed < 0 ||
+		    store_blob_write(store, dir, path, type, data, len, error_r) < 0)
+			goto out;
+	}
 	*blob_id_r = xstrdup(blob_id);
 	if (created_r != NULL)
 		*created_r = status == STORE_NOT_FOUND;
@@ -641,7 +677,7 @@ store_blob_get(struct store *store, const char *account_id,
 		return STORE_NOT_FOUND;
 	path = xasprintf("%s/accounts/%s/blobs/%s", store->root, account_id,
 	    blob_id);
-	status = store_blob_open(path, &fd, type, &header_len, &size, error_r);
+	status = store_blob_open(path, &fd, type, &header_len, &size, NULL, error_r);
 	if (status != STORE_OK) {
 		free(path);
 		return status;
@@ -687,7 +723,7 @@ store_blob_size(struct store *store, const char *account_id,
 		return STORE_NOT_FOUND;
 	path = xasprintf("%s/accounts/%s/blobs/%s", store->root, account_id,
 	    blob_id);
-	status = store_blob_open(path, &fd, type, &header_len, size_r, &error);
+	status = store_blob_open(path, &fd, type, &header_len, size_r, NULL, &error);
 	if (status == STORE_OK)
 		close(fd);
 	else if (status == STORE_ERROR)
@@ -703,12 +739,13 @@ store_blob_delete(struct store *store, const char *account_id,
     const char *blob_id, char **error_r)
 {
 	enum store_status status = STORE_OK;
-	char *dir, *path;
+	char *dir, *path, *type_path;
 
 	if (!store_id_valid(account_id) || !store_id_valid(blob_id))
 		return STORE_NOT_FOUND;
 	dir = xasprintf("%s/accounts/%s/blobs", store->root, account_id);
 	path = xasprintf("%s/%s", dir, blob_id);
+	type_path = xasprintf("%s.type", path);
 	if (unlink(path) < 0) {
 		if (errno == ENOENT) {
 			status = STORE_NOT_FOUND;
@@ -717,8 +754,14 @@ store_blob_delete(struct store *store, const char *account_id,
 			status = STORE_ERROR;
 		}
 	}
+	/* The type file of a blob of format 1 goes after the blob. */
+	if (status != STORE_ERROR && unlink(type_path) < 0 && errno != ENOENT) {
+		*error_r = xasprintf("unlink(%s) failed: %s", type_path, strerror(errno));
+		status = STORE_ERROR;
+	}
 	if (status == STORE_OK && dirsync_sync(store->dirsync, dir, error_r) < 0)
 		status = STORE_ERROR;
+	free(type_path);
 	free(path);
 	free(dir);
 	return status;
@@ -1037,7 +1080,7 @@ store_state_write(struct store *store, const char *account_id, uint64_t value,
 }
 
 /* A bump writes the state file only when its value is above the reserved
- * one, and then returns after the file holds a new reservation. Meanwhile
+ * one, and then returns after the file contains a new reservation. Meanwhile
  * other bumps of the account wait for that write instead of starting their
  * own. */
 int

@@ -2,6 +2,10 @@
  * restarts. Layout under the root:
  *   format                                     "smimegw store format 2"
  *   accounts/<accountId>/blobs/<blobId>        media type, LF, blob content
+ *   accounts/<accountId>/blobs/<blobId>.type   only for a blob written by
+ *                                              format 1: its media type,
+ *                                              and the blob file is the
+ *                                              content alone
  *   accounts/<accountId>/emails/<emailId>.json Email record (JSON object)
  *   accounts/<accountId>/state                 Email state counter
  * Every file is written to a temporary "<name>.tmp.XXXXXX" beside it, synced
@@ -26,7 +30,8 @@ struct store; /* thread-safe; one per daemon */
 /* Opens (creating with mode 0700) the store rooted at path. Checks it is
  * writable, takes a POSIX record lock on <root>/lock so that a second daemon
  * cannot open the same root, removes temporary files left by an earlier
- * crash, and checks the format file (writing it into a new store). */
+ * crash, and checks the format file (writing it into a new store or one
+ * of format 1). */
 int store_open(const char *path, struct store **store_r, char **error_r);
 /* Releases the lock and frees the store; NULL is ignored. */
 void store_close(struct store *store);
@@ -104,7 +109,7 @@ char *store_new_id(char prefix);
  * (persisted in the account folder, so it survives a restart). The state is
  * a decimal counter, "0" for an account that never changed. The state file
  * is read once per account, on first use. While the store is open, the file
- * holds a value reserved ahead of the counter, which store_close replaces
+ * contains a value reserved ahead of the counter, which store_close replaces
  * with the counter, so after a crash the state goes on above every value
  * handed out before. store_email_state returns an allocated string, or NULL
  * (and logs the path and reason) when the id is invalid or the state file

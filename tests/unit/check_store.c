@@ -331,12 +331,12 @@ START_TEST(store_blob_damaged_header)
 }
 END_TEST
 
-/* A new store gets a format file; a store with accounts but without one,
- * or with another format, is not opened. */
+/* A new store gets a format file, and so does a store of format 1 (accounts
+ * but no format file); a store with another format is not opened. */
 START_TEST(store_format_file)
 {
 	struct store *other = NULL;
-	char *path, *error = NULL, *text = NULL;
+	char *path, *error = NULL, *text = NULL, *account;
 	size_t len;
 
 	path = xasprintf("%s/format", test_root);
@@ -348,25 +348,101 @@ START_TEST(store_format_file)
 
 	write_file(path, "smimegw store format 3\n");
 	ck_assert_int_eq(store_open(test_root, &other, &error), -1);
-	ck_assert_msg(strstr(error, "another version of smimegw") != NULL, "%s", error);
+	ck_assert_msg(strstr(error, "another version of smimegw wrote the store") != NULL,
+	    "%s", error);
+	ck_assert_msg(strstr(error, "store.path") != NULL, "%s", error);
 	free(error);
 	error = NULL;
 
 	ck_assert_int_eq(unlink(path), 0);
-	ck_assert_int_eq(store_open(test_root, &other, &error), 0);
+	account = xasprintf("%s/accounts/alice", test_root);
+	ck_assert_int_eq(mkdir(account, 0700), 0);
+	ck_assert_msg(store_open(test_root, &other, &error) == 0, "%s", error);
 	store_close(other);
-	ck_assert_int_eq(unlink(path), 0);
-	free(path);
-	path = xasprintf("%s/accounts/alice", test_root);
-	ck_assert_int_eq(mkdir(path, 0700), 0);
-	ck_assert_int_eq(store_open(test_root, &other, &error), -1);
-	ck_assert_msg(strstr(error, "has accounts but no format file") != NULL, "%s",
-	    error);
-	free(error);
+	ck_assert_int_eq(fs_read_file(path, 100, &text, &len, &error), 0);
+	ck_assert_str_eq(text, "smimegw store format 2\n");
+	free(text);
+	free(account);
 	free(path);
 }
 END_TEST
 
+/* Blobs of format 1 (the content unchanged, the type in "<id>.type") are
+ * read, keep their layout when their type changes, and are deleted with
+ * their type file. */
+START_TEST(store_blob_format1_read)
+{
+	char *dir, *blob, *type_path, *id = NULL, *data = NULL, *type = NULL;
+	char *error = NULL, *text = NULL;
+	const char *blob_id = "G0123";
+	bool created = true;
+	size_t len, size;
+
+	dir = xasprintf("%s/accounts/alice/blobs", test_root);
+	ck_assert_int_eq(fs_mkdirs(dir, 0700, &error), 0);
+	blob = xasprintf("%s/%s", dir, blob_id);
+	type_path = xasprintf("%s.type", blob);
+	write_file(blob, "text/x\nnot a type line");
+	write_file(type_path, "image/png");
+
+	ck_assert_int_eq(store_blob_get(test_store, "alice", blob_id, &data, &len, &type,
+	    &error), STORE_OK);
+	ck_assert_str_eq(type, "image/png");
+	ck_assert_str_eq(data, "text/x\nnot a type line");
+	free(data);
+	free(type);
+	ck_assert_int_eq(store_blob_size(test_store, "alice", blob_id, &size), STORE_OK);
+	ck_assert_uint_eq(size, 22);
+
+	write_file(type_path, "bad\ttype");
+	ck_assert_int_eq(store_blob_get(test_store, "alice", blob_id, &data, &len, &type,
+	    &error), STORE_ERROR);
+	ck_assert_msg(strstr(error, ".type does not contain a valid media type") != NULL,
+	    "%s", error);
+	free(error);
+	error = NULL;
+	write_file(type_path, "image/png");
+
+	/* A format 1 blob under its content's id, which bob's copy gives. */
+	ck_assert_int_eq(store_blob_put(test_store, "bob", "old\r\n", 5, NULL, &id, NULL,
+	    &error), 0);
+	free(type_path);
+	free(blob);
+	blob = xasprintf("%s/%s", dir, id);
+	type_path = xasprintf("%s.type", blob);
+	write_file(blob, "old\r\n");
+	write_file(type_path, "text/plain");
+	free(id);
+	ck_assert_int_eq(store_blob_put(test_store, "alice", "old\r\n", 5, "text/plain",
+	    &id, &created, &error), 0);
+	ck_assert(!created);
+	free(id);
+	ck_assert_int_eq(store_blob_put(test_store, "alice", "old\r\n", 5, "text/html",
+	    &id, &created, &error), 0);
+	ck_assert(!created);
+	ck_assert_int_eq(fs_read_file(blob, 100, &text, &len, &error), 0);
+	ck_assert_str_eq(text, "old\r\n");
+	free(text);
+	text = NULL;
+	ck_assert_int_eq(fs_read_file(type_path, 100, &text, &len, &error), 0);
+	ck_assert_str_eq(text, "text/html");
+	ck_assert_int_eq(store_blob_get(test_store, "alice", id, &data, &len, &type,
+	    &error), STORE_OK);
+	ck_assert_str_eq(type, "text/html");
+	ck_assert_uint_eq(len, 5);
+	free(data);
+	free(type);
+
+	ck_assert_int_eq(store_blob_delete(test_store, "alice", id, &error), STORE_OK);
+	ck_assert(!file_exists(blob));
+	ck_assert(!file_exists(type_path));
+	free(id);
+	free(text);
+	free(type_path);
+	free(blob);
+	free(dir);
+}
+END_TEST
 
 static const char *const invalid_types[] = {
 	"", "text/plain\r\nX-Injected: 1", "text/plain\t", "a\x7f",
@@ -990,6 +1066,7 @@ store_suite(void)
 	tcase_add_test(tc, store_blob_put_reports_created);
 	tcase_add_test(tc, store_blob_add_new_ids);
 	tcase_add_test(tc, store_format_file);
+	tcase_add_test(tc, store_blob_format1_read);
 	tcase_add_loop_test(tc, store_blob_invalid_type_rejected, 0,
 	    (int)(sizeof(invalid_types) / sizeof(invalid_types[0])));
 	tcase_add_loop_test(tc, store_id_invalid_rejected, 0,

@@ -92,7 +92,8 @@ def run_demo(env, binary):
     }}, smimeEncrypt=True)
     show(refused)
 
-    step(f"smimegw lookup {env['EXPIRED_EMAIL']} {env['DAVE_EMAIL']} explains why")
+    step(f"smimegw lookup {env['EXPIRED_EMAIL']} {env['DAVE_EMAIL']}: why one is refused "
+         "and the other usable")
     subprocess.run([binary, "lookup", "--config", env["SMIMEGW_CONFIG"],
                     env["EXPIRED_EMAIL"], env["DAVE_EMAIL"]], check=False)
 
@@ -116,9 +117,10 @@ def main():
         run_demo(env, binary)
         ok = True
     finally:
-        step("Stopping smimegw and slapd")
+        step("Stopping smimegw and the test environment (slapd, OCSP and CRL servers)")
         if daemon is not None:
             daemon.stop()
+            print("smimegw stopped")
         subprocess.run([testenv, "stop", workdir], check=False)
         if ok:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -77,7 +77,7 @@ START_TEST(config_minimal_uses_defaults)
 	ck_assert_msg(c != NULL, "%s", error);
 	ck_assert_str_eq(c->listen_address, "127.0.0.1");
 	ck_assert_uint_eq(c->listen_port, 8080);
-	ck_assert_uint_eq(c->threads, 4);
+	ck_assert_uint_eq(c->threads, 16);
 	ck_assert_str_eq(c->public_url, "http://127.0.0.1:8080");
 	ck_assert_int_eq(c->log_level, LOG_LEVEL_INFO);
 	ck_assert_ptr_null(c->log_file);

@@ -2,15 +2,13 @@
  * every thread that requested it before the fsync began. */
 #include "util/dirsync.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "util/fsutil.h"
 #include "util/xmalloc.h"
 
 /* One directory. Requests are numbered, and done is the highest request
@@ -75,21 +73,6 @@ dirsync_dir_get(struct dirsync *ds, const char *path)
 	return dir;
 }
 
-static int
-dirsync_fsync(const char *path, char **error_r)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0 || fsync(fd) < 0) {
-		*error_r = xasprintf("fsync(%s) failed: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
 int
 dirsync_sync(struct dirsync *ds, const char *path, char **error_r)
 {
@@ -113,7 +96,7 @@ dirsync_sync(struct dirsync *ds, const char *path, char **error_r)
 		dir->running = true;
 		ds->fsync_count++;
 		pthread_mutex_unlock(&ds->lock);
-		ret = dirsync_fsync(path, error_r);
+		ret = fs_fsync_dir(path, error_r);
 		pthread_mutex_lock(&ds->lock);
 		dir->running = false;
 		pthread_cond_broadcast(&ds->finished);

@@ -58,12 +58,35 @@ fail:
 	return -1;
 }
 
+/* Syncs the directory dir. Returns 0, or -1 with errno set. */
+static int
+fs_fsync_path(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -1;
+	ret = fsync(fd);
+	close(fd);
+	return ret;
+}
+
+int
+fs_fsync_dir(const char *dir, char **error_r)
+{
+	if (fs_fsync_path(dir) < 0) {
+		*error_r = xasprintf("fsync(%s) failed: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 fs_fsync_dir_of(const char *path)
 {
 	char *dir = xstrdup(path);
 	char *slash = strrchr(dir, '/');
-	int fd, ret;
+	int ret;
 
 	if (slash == NULL)
 		strcpy(dir, ".");
@@ -71,12 +94,8 @@ fs_fsync_dir_of(const char *path)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ret = fs_fsync_path(dir);
 	free(dir);
-	if (fd < 0)
-		return -1;
-	ret = fsync(fd);
-	close(fd);
 	return ret;
 }
 

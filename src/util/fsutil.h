@@ -30,6 +30,10 @@ struct fs_part {
 int fs_write_atomic_parts(const char *path, const struct fs_part *parts,
     size_t count, int mode, char **error_r);
 
+/* Syncs the directory dir, so that the names created in it or renamed into
+ * it survive a crash. Returns 0, or -1 with *error_r allocated. */
+int fs_fsync_dir(const char *dir, char **error_r);
+
 /* Creates dir and its missing parents with the given mode. Returns 0 or -1
  * with *error_r allocated. */
 int fs_mkdirs(const char *dir, int mode, char **error_r);

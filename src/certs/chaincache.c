@@ -11,6 +11,7 @@
 
 #include "certs/revcache.h"
 #include "certs/validate.h"
+#include "util/hex.h"
 #include "util/xmalloc.h"
 
 struct chaincache {
@@ -78,18 +79,6 @@ chaincache_free(struct chaincache *c)
 	free(c);
 }
 
-static void
-chaincache_append_hex(char *out, const unsigned char *md, unsigned int len)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (unsigned int i = 0; i < len; i++) {
-		out[2 * i] = digits[md[i] >> 4];
-		out[2 * i + 1] = digits[md[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
 char *
 chaincache_key(struct chaincache *c, X509 *cert, STACK_OF(X509) *untrusted)
 {
@@ -115,9 +104,9 @@ chaincache_key(struct chaincache *c, X509 *cert, STACK_OF(X509) *untrusted)
 	}
 
 	key = xmalloc(2 * leaf_len + 1 + 2 * set_len + 1);
-	chaincache_append_hex(key, leaf, leaf_len);
-	key[2 * leaf_len] = '/';
-	chaincache_append_hex(key + 2 * leaf_len + 1, set, set_len);
+	char *end = hex_encode(key, leaf, leaf_len, false);
+	*end++ = '/';
+	hex_encode(end, set, set_len, false);
 	return key;
 }
 

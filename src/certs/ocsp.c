@@ -15,6 +15,7 @@
 
 #include "certs/sslerr.h"
 #include "certs/validate.h"
+#include "util/hex.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
@@ -45,20 +46,6 @@ ocsp_sha1_fetch(void)
 	ocsp_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
 }
 
-/* Writes the octets of p in upper-case hexadecimal to out and returns the
- * end. Every revocation check builds a CertID key, so no printf per octet. */
-static char *
-ocsp_hex(char *out, const unsigned char *p, size_t len)
-{
-	static const char digits[] = "0123456789ABCDEF";
-
-	for (size_t i = 0; i < len; i++) {
-		*out++ = digits[p[i] >> 4];
-		*out++ = digits[p[i] & 15];
-	}
-	return out;
-}
-
 /* Formats the fields of a CertID as "hashOID/nameHash/keyHash/serial",
  * where oid is the dotted form of hashAlgorithm. */
 static char *
@@ -73,12 +60,11 @@ ocsp_cert_id_format(const char *oid, const unsigned char *name_hash, size_t name
 	memcpy(p, oid, oid_len);
 	p += oid_len;
 	*p++ = '/';
-	p = ocsp_hex(p, name_hash, name_len);
+	p = hex_encode(p, name_hash, name_len, true);
 	*p++ = '/';
-	p = ocsp_hex(p, key_hash, key_len);
+	p = hex_encode(p, key_hash, key_len, true);
 	*p++ = '/';
-	p = ocsp_hex(p, ASN1_STRING_get0_data(serial), serial_len);
-	*p = '\0';
+	hex_encode(p, ASN1_STRING_get0_data(serial), serial_len, true);
 	return s;
 }
 

@@ -21,6 +21,7 @@
 
 #include "util/dirsync.h"
 #include "util/fsutil.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
@@ -134,18 +135,6 @@ static char *
 store_account_dir(const struct store *store, const char *account_id)
 {
 	return xasprintf("%s/accounts/%s", store->root, account_id);
-}
-
-static void
-store_hex(const unsigned char *bytes, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = digits[bytes[i] >> 4];
-		out[2 * i + 1] = digits[bytes[i] & 0x0f];
-	}
-	out[2 * len] = '\0';
 }
 
 /* Reads path like fs_read_file, but returns STORE_NOT_FOUND without a
@@ -434,7 +423,7 @@ store_blob_id_of(const void *data, size_t len, char blob_id[STORE_BLOB_ID_SIZE])
 	if (EVP_Digest(data, len, digest, &digest_len, EVP_sha256(), NULL) != 1)
 		return -1;
 	blob_id[0] = 'G';
-	store_hex(digest, digest_len, blob_id + 1);
+	hex_encode(blob_id + 1, digest, digest_len, false);
 	return 0;
 }
 
@@ -972,7 +961,7 @@ store_new_id(char prefix)
 		abort();
 	}
 	id[0] = prefix;
-	store_hex(bytes, sizeof(bytes), id + 1);
+	hex_encode(id + 1, bytes, sizeof(bytes), false);
 	return id;
 }
 

@@ -1,6 +1,6 @@
 /* Unit tests of util/: log lines stay one line whatever the message holds,
  * and long messages are cut; shared folder fsync calls; atomic writes in
- * pieces. */
+ * pieces; hexadecimal encoding. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <pthread.h>
@@ -11,6 +11,7 @@
 
 #include "util/dirsync.h"
 #include "util/fsutil.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -190,6 +191,25 @@ START_TEST(fs_write_atomic_parts_joins)
 }
 END_TEST
 
+/* Both cases, every nibble value, and the returned end where the NUL is. */
+START_TEST(hex_encode_cases)
+{
+	const unsigned char octets[] = { 0x00, 0x1f, 0xa5, 0xff };
+	char out[2 * sizeof(octets) + 1];
+	char *end;
+
+	end = hex_encode(out, octets, sizeof(octets), false);
+	ck_assert_str_eq(out, "001fa5ff");
+	ck_assert_ptr_eq(end, out + 8);
+	end = hex_encode(out, octets, sizeof(octets), true);
+	ck_assert_str_eq(out, "001FA5FF");
+	ck_assert_ptr_eq(end, out + 8);
+	end = hex_encode(out, octets, 0, false);
+	ck_assert_str_eq(out, "");
+	ck_assert_ptr_eq(end, out);
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -206,6 +226,7 @@ util_suite(void)
 	tcase_add_test(tc, dirsync_missing_folder_fails);
 	tcase_add_test(tc, dirsync_concurrent_calls);
 	tcase_add_test(tc, fs_write_atomic_parts_joins);
+	tcase_add_test(tc, hex_encode_cases);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -244,7 +244,7 @@ http_handle_upload(struct http_server *srv, struct MHD_Connection *conn,
 	if (type == NULL || !http_media_type_valid(type))
 		type = "application/octet-stream";
 	if (store_blob_put(srv->jmap->store, account->id, strbuf_str(&req->body),
-	    req->body.len, type, &blob_id, NULL, &error) < 0) {
+	    req->body.len, type, &blob_id, &error) < 0) {
 		log_error("upload failed request=%s account=%s error=\"%s\"", req->id,
 		    account->id, error);
 		free(error);

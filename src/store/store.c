@@ -560,8 +560,7 @@ store_blob_write(struct store *store, const char *dir, const char *path,
 
 int
 store_blob_put(struct store *store, const char *account_id, const void *data,
-    size_t len, const char *type, char **blob_id_r, bool *created_r,
-    char **error_r)
+    size_t len, const char *type, char **blob_id_r, char **error_r)
 {
 	char blob_id[STORE_BLOB_ID_SIZE], old_type[STORE_TYPE_MAX_LEN + 1];
 	char *dir = NULL, *path = NULL, *error = NULL;
@@ -587,8 +586,6 @@ store_blob_put(struct store *store, const char *account_id, const void *data,
 		close(fd);
 		if (old_size == len && strcmp(old_type, type) == 0) {
 			*blob_id_r = xstrdup(blob_id);
-			if (created_r != NULL)
-				*created_r = false;
 			ret = 0;
 			goto out;
 		}
@@ -620,8 +617,6 @@ store_blob_put(struct store *store, const char *account_id, const void *data,
 			goto out;
 	}
 	*blob_id_r = xstrdup(blob_id);
-	if (created_r != NULL)
-		*created_r = status == STORE_NOT_FOUND;
 	ret = 0;
 out:
 	free(path);

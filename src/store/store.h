@@ -47,11 +47,10 @@ bool store_id_valid(const char *id);
  * is empty, longer than 255 bytes or contains control characters is an
  * error. Storing the same content again with another type replaces the
  * type; with the same type it writes nothing. Atomic (fs_write_atomic).
- * *blob_id_r allocated. *created_r, unless NULL, is set to true when the
- * account had no blob with this content before. */
+ * *blob_id_r allocated. */
 int store_blob_put(struct store *store, const char *account_id,
     const void *data, size_t len, const char *type, char **blob_id_r,
-    bool *created_r, char **error_r);
+    char **error_r);
 
 /* Stores data as a new blob of account under a new random id ("B" and 24
  * hex digits) without computing a hash, for content that is unique anyway,

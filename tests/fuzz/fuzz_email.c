@@ -45,7 +45,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	if (mkdtemp(root) == NULL || store_open(root, &fuzz_server.store, &error) < 0 ||
 	    store_blob_put(fuzz_server.store, fuzz_account_id, "attachment\r\n", 12,
-	    "text/plain", &blob_id, NULL, &error) < 0) {
+	    "text/plain", &blob_id, &error) < 0) {
 		fprintf(stderr, "fuzz_email: setting up the store in %s failed: %s\n", root,
 		    error != NULL ? error : "mkdtemp failed");
 		exit(1);

@@ -55,7 +55,7 @@ setup_store(void)
 	ck_assert_msg(store_open(store_dir, &server.store, &error) == 0, "%s", error);
 	for (int i = 0; i < COUNT(blobs); i++)
 		ck_assert_int_eq(store_blob_put(server.store, account.id, blobs[i].data, blobs[i].len,
-		    NULL, &blobs[i].id, NULL, &error), 0);
+		    NULL, &blobs[i].id, &error), 0);
 	using_all = json_pack("[sss]", JMAP_CAP_CORE, JMAP_CAP_MAIL, JMAP_CAP_SMIME);
 }
 

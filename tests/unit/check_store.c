@@ -109,7 +109,7 @@ START_TEST(store_blob_roundtrip_nul_bytes)
 	size_t len = 0, size = 0;
 
 	ck_assert_msg(store_blob_put(test_store, "alice", content,
-	    sizeof(content), "message/rfc822", &id, NULL, &error) == 0, "%s", error);
+	    sizeof(content), "message/rfc822", &id, &error) == 0, "%s", error);
 	ck_assert_int_eq(store_blob_get(test_store, "alice", id, &data, &len,
 	    &type, &error), STORE_OK);
 	ck_assert_uint_eq(len, sizeof(content));
@@ -130,7 +130,7 @@ START_TEST(store_blob_empty_content)
 	char *id = NULL, *data = NULL, *type = NULL, *error = NULL;
 	size_t len = 1;
 
-	ck_assert_msg(store_blob_put(test_store, "alice", "", 0, NULL, &id, NULL,
+	ck_assert_msg(store_blob_put(test_store, "alice", "", 0, NULL, &id,
 	    &error) == 0, "%s", error);
 	/* SHA-256 of the empty string. */
 	ck_assert_str_eq(id, "Ge3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c"
@@ -152,11 +152,11 @@ START_TEST(store_blob_same_content_same_id)
 	size_t len;
 
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "abc", 3,
-	    "text/plain", &id1, NULL, &error), 0);
+	    "text/plain", &id1, &error), 0);
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "abc", 3,
-	    "text/html", &id2, NULL, &error), 0);
+	    "text/html", &id2, &error), 0);
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "abd", 3,
-	    "text/plain", &id3, NULL, &error), 0);
+	    "text/plain", &id3, &error), 0);
 	ck_assert_str_eq(id1, "Gba7816bf8f01cfea414140de5dae2223b00361a396177a9c"
 	    "b410ff61f20015ad");
 	ck_assert_str_eq(id1, id2);
@@ -210,7 +210,7 @@ START_TEST(store_blob_other_account_not_found)
 	size_t len, size;
 
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "secret", 6, NULL,
-	    &id, NULL, &error), 0);
+	    &id, &error), 0);
 	ck_assert_int_eq(store_blob_get(test_store, "bob", id, &data, &len,
 	    &type, &error), STORE_NOT_FOUND);
 	ck_assert_int_eq(store_blob_size(test_store, "bob", id, &size),
@@ -225,11 +225,9 @@ START_TEST(store_blob_delete_removes_blob)
 {
 	char *id = NULL, *error = NULL;
 	size_t size;
-	bool created = false;
 
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "gone", 4, "text/plain",
-	    &id, &created, &error), 0);
-	ck_assert(created);
+	    &id, &error), 0);
 	ck_assert_int_eq(store_blob_delete(test_store, "bob", id, &error), STORE_NOT_FOUND);
 	ck_assert_int_eq(store_blob_delete(test_store, "alice", id, &error), STORE_OK);
 	ck_assert_ptr_null(error);
@@ -241,39 +239,38 @@ START_TEST(store_blob_delete_removes_blob)
 }
 END_TEST
 
-/* created_r tells a new blob from one the account already had, per
- * account; the same content and type again leaves the file untouched. */
-START_TEST(store_blob_put_reports_created)
+/* The same content and type again leaves the blob file untouched. Another
+ * type replaces it, and another account gets its own file. */
+START_TEST(store_blob_put_same_content)
 {
-	char *id = NULL, *error = NULL, *path;
+	char *id = NULL, *error = NULL, *path, *bob_path;
 	struct stat before, after;
-	bool created = false;
 
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "once", 4, "text/plain",
-	    &id, &created, &error), 0);
-	ck_assert(created);
+	    &id, &error), 0);
 	path = xasprintf("%s/accounts/alice/blobs/%s", test_root, id);
 	ck_assert_int_eq(stat(path, &before), 0);
 	free(id);
 
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "once", 4, "text/plain",
-	    &id, &created, &error), 0);
-	ck_assert(!created);
+	    &id, &error), 0);
 	ck_assert_int_eq(stat(path, &after), 0);
 	ck_assert_uint_eq(before.st_ino, after.st_ino);
 	free(id);
 
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "once", 4, "text/html",
-	    &id, &created, &error), 0);
-	ck_assert(!created);
+	    &id, &error), 0);
 	ck_assert_int_eq(stat(path, &after), 0);
 	ck_assert_uint_ne(before.st_ino, after.st_ino);
-	free(id);
 
-	ck_assert_int_eq(store_blob_put(test_store, "bob", "once", 4, "text/plain",
-	    &id, &created, &error), 0);
-	ck_assert(created);
+	bob_path = xasprintf("%s/accounts/bob/blobs/%s", test_root, id);
 	free(id);
+	ck_assert(!file_exists(bob_path));
+	ck_assert_int_eq(store_blob_put(test_store, "bob", "once", 4, "text/plain",
+	    &id, &error), 0);
+	ck_assert(file_exists(bob_path));
+	free(id);
+	free(bob_path);
 	free(path);
 }
 END_TEST
@@ -301,11 +298,10 @@ static const char *const damaged_blob_files[] = {
 START_TEST(store_blob_damaged_header)
 {
 	char *id = NULL, *data = NULL, *type = NULL, *error = NULL, *path;
-	bool created = true;
 	size_t len, size;
 
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "x", 1, "text/plain",
-	    &id, NULL, &error), 0);
+	    &id, &error), 0);
 	path = xasprintf("%s/accounts/alice/blobs/%s", test_root, id);
 	write_file(path, damaged_blob_files[_i]);
 	ck_assert_int_eq(store_blob_get(test_store, "alice", id, &data, &len,
@@ -318,8 +314,7 @@ START_TEST(store_blob_damaged_header)
 	free(id);
 
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "x", 1, "text/plain",
-	    &id, &created, &error), 0);
-	ck_assert(!created);
+	    &id, &error), 0);
 	ck_assert_int_eq(store_blob_get(test_store, "alice", id, &data, &len,
 	    &type, &error), STORE_OK);
 	ck_assert_str_eq(type, "text/plain");
@@ -375,7 +370,6 @@ START_TEST(store_blob_format1_read)
 	char *dir, *blob, *type_path, *id = NULL, *data = NULL, *type = NULL;
 	char *error = NULL, *text = NULL;
 	const char *blob_id = "G0123";
-	bool created = true;
 	size_t len, size;
 
 	dir = xasprintf("%s/accounts/alice/blobs", test_root);
@@ -404,7 +398,7 @@ START_TEST(store_blob_format1_read)
 	write_file(type_path, "image/png");
 
 	/* A format 1 blob under its content's id, which bob's copy gives. */
-	ck_assert_int_eq(store_blob_put(test_store, "bob", "old\r\n", 5, NULL, &id, NULL,
+	ck_assert_int_eq(store_blob_put(test_store, "bob", "old\r\n", 5, NULL, &id,
 	    &error), 0);
 	free(type_path);
 	free(blob);
@@ -414,12 +408,14 @@ START_TEST(store_blob_format1_read)
 	write_file(type_path, "text/plain");
 	free(id);
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "old\r\n", 5, "text/plain",
-	    &id, &created, &error), 0);
-	ck_assert(!created);
+	    &id, &error), 0);
 	free(id);
+	ck_assert_int_eq(fs_read_file(type_path, 100, &text, &len, &error), 0);
+	ck_assert_str_eq(text, "text/plain");
+	free(text);
+	text = NULL;
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "old\r\n", 5, "text/html",
-	    &id, &created, &error), 0);
-	ck_assert(!created);
+	    &id, &error), 0);
 	ck_assert_int_eq(fs_read_file(blob, 100, &text, &len, &error), 0);
 	ck_assert_str_eq(text, "old\r\n");
 	free(text);
@@ -453,7 +449,7 @@ START_TEST(store_blob_invalid_type_rejected)
 	char *id = NULL, *error = NULL;
 
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "x", 1,
-	    invalid_types[_i], &id, NULL, &error), -1);
+	    invalid_types[_i], &id, &error), -1);
 	ck_assert_ptr_null(id);
 	ck_assert_ptr_nonnull(strstr(error, "invalid media type"));
 	free(error);
@@ -504,7 +500,7 @@ START_TEST(store_id_invalid_rejected)
 	ck_assert_ptr_null(store_email_state(test_store, bad));
 
 	/* Writes: an error naming the id. */
-	ck_assert_int_eq(store_blob_put(test_store, bad, "x", 1, NULL, &id, NULL,
+	ck_assert_int_eq(store_blob_put(test_store, bad, "x", 1, NULL, &id,
 	    &error), -1);
 	ck_assert_ptr_nonnull(strstr(error, "invalid account id"));
 	free(error);
@@ -538,7 +534,7 @@ START_TEST(store_id_invalid_never_escapes)
 	char *id = NULL, *error = NULL;
 	char *outside = xasprintf("%s/x", test_root);
 
-	ck_assert_int_eq(store_blob_put(test_store, "../../x", "x", 1, NULL, &id, NULL,
+	ck_assert_int_eq(store_blob_put(test_store, "../../x", "x", 1, NULL, &id,
 	    &error), -1);
 	free(error);
 	ck_assert(!file_exists(outside));
@@ -667,7 +663,7 @@ START_TEST(store_email_delete_and_list)
 	store_ids_free(ids, count);
 
 	ck_assert_int_eq(store_blob_put(test_store, "alice", "msg", 3, NULL,
-	    &blob_id, NULL, &error), 0);
+	    &blob_id, &error), 0);
 	ck_assert_int_eq(store_email_delete(test_store, "alice", "Mb", &error),
 	    STORE_OK);
 	ck_assert_int_eq(store_email_delete(test_store, "alice", "Mb", &error),
@@ -790,7 +786,7 @@ START_TEST(store_put_readonly_dir_fails)
 	char *id = NULL, *error = NULL, *dir;
 	json_t *record = json_object();
 
-	ck_assert_int_eq(store_blob_put(test_store, "alice", "a", 1, NULL, &id, NULL,
+	ck_assert_int_eq(store_blob_put(test_store, "alice", "a", 1, NULL, &id,
 	    &error), 0);
 	free(id);
 	id = NULL;
@@ -799,7 +795,7 @@ START_TEST(store_put_readonly_dir_fails)
 
 	dir = xasprintf("%s/accounts/alice/blobs", test_root);
 	ck_assert_int_eq(chmod(dir, 0500), 0);
-	ck_assert_int_eq(store_blob_put(test_store, "alice", "b", 1, NULL, &id, NULL,
+	ck_assert_int_eq(store_blob_put(test_store, "alice", "b", 1, NULL, &id,
 	    &error), -1);
 	ck_assert_ptr_null(id);
 	ck_assert_msg(strstr(error, dir) != NULL, "%s", error);
@@ -849,7 +845,7 @@ START_TEST(store_put_blocked_dir_fails)
 	free(path);
 	path = xasprintf("%s/accounts/alice/blobs", test_root);
 	write_file(path, "");
-	ck_assert_int_eq(store_blob_put(test_store, "alice", "b", 1, NULL, &id, NULL,
+	ck_assert_int_eq(store_blob_put(test_store, "alice", "b", 1, NULL, &id,
 	    &error), -1);
 	ck_assert_ptr_null(id);
 	ck_assert_msg(strstr(error, path) != NULL, "%s", error);
@@ -886,7 +882,7 @@ START_TEST(store_tmp_files_ignored_and_cleaned)
 
 	ck_assert_int_eq(store_email_put(test_store, "alice", "M1", record,
 	    &error), 0);
-	ck_assert_int_eq(store_blob_put(test_store, "alice", "x", 1, NULL, &id, NULL,
+	ck_assert_int_eq(store_blob_put(test_store, "alice", "x", 1, NULL, &id,
 	    &error), 0);
 	leftovers[0] = xasprintf("%s/accounts/alice/emails/M2.json.tmp.Ab12Cd",
 	    test_root);
@@ -967,7 +963,7 @@ worker_run(void *arg)
 		char *error = NULL, *state = NULL;
 
 		if (store_blob_put(test_store, "alice", content, strlen(content),
-		    "text/plain", &worker->blob_ids[i], NULL, &error) < 0 ||
+		    "text/plain", &worker->blob_ids[i], &error) < 0 ||
 		    store_email_put(test_store, "alice", email_id, record,
 		    &error) < 0 ||
 		    store_email_state_bump(test_store, "alice", &state, &error) < 0) {
@@ -1063,7 +1059,7 @@ store_suite(void)
 	tcase_add_test(tc, store_blob_unknown_id_not_found);
 	tcase_add_loop_test(tc, store_blob_damaged_header, 0,
 	    sizeof(damaged_blob_files) / sizeof(damaged_blob_files[0]));
-	tcase_add_test(tc, store_blob_put_reports_created);
+	tcase_add_test(tc, store_blob_put_same_content);
 	tcase_add_test(tc, store_blob_add_new_ids);
 	tcase_add_test(tc, store_format_file);
 	tcase_add_test(tc, store_blob_format1_read);

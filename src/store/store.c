@@ -24,6 +24,7 @@
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/strbuf.h"
+#include "util/strmap.h"
 #include "util/xmalloc.h"
 
 #define STORE_ID_MAX_LEN 255
@@ -48,11 +49,9 @@
 
 /* The Email state of one account, loaded from its state file on first use. */
 struct store_state {
-	char *account_id;
 	uint64_t value;		/* the latest value handed out */
 	uint64_t reserved;	/* the value in the state file */
 	bool writing;		/* a thread is writing the file */
-	struct store_state *next;
 };
 
 static int store_state_write(struct store *store, const char *account_id,
@@ -65,7 +64,7 @@ struct store {
 	 * write ends. */
 	pthread_mutex_t state_lock;
 	pthread_cond_t state_written;
-	struct store_state *states;
+	struct strmap *states;	/* account id -> struct store_state */
 	/* Shares the fsync calls of folders among concurrent writes. */
 	struct dirsync *dirsync;
 };
@@ -364,9 +363,26 @@ store_open(const char *path, struct store **store_r, char **error_r)
 	store->lock_fd = lock_fd;
 	pthread_mutex_init(&store->state_lock, NULL);
 	pthread_cond_init(&store->state_written, NULL);
+	store->states = strmap_new();
 	store->dirsync = dirsync_new();
 	*store_r = store;
 	return 0;
+}
+
+/* Replaces the reserved value in the state file of account_id by the
+ * counter, for store_close. */
+static void
+store_state_write_exact(const char *account_id, void *value, void *arg)
+{
+	struct store_state *state = value;
+	char *error = NULL;
+
+	if (state->value != state->reserved &&
+	    store_state_write(arg, account_id, state->value, &error) < 0) {
+		log_error("store email state write failed account=%s: %s", account_id,
+		    error);
+		free(error);
+	}
 }
 
 void
@@ -374,21 +390,8 @@ store_close(struct store *store)
 {
 	if (store == NULL)
 		return;
-	while (store->states != NULL) {
-		struct store_state *next = store->states->next;
-		char *error = NULL;
-
-		if (store->states->value != store->states->reserved &&
-		    store_state_write(store, store->states->account_id,
-		    store->states->value, &error) < 0) {
-			log_error("store email state write failed account=%s: %s",
-			    store->states->account_id, error);
-			free(error);
-		}
-		free(store->states->account_id);
-		free(store->states);
-		store->states = next;
-	}
+	strmap_foreach(store->states, store_state_write_exact, store);
+	strmap_free(store->states, free);
 	pthread_cond_destroy(&store->state_written);
 	dirsync_free(store->dirsync);
 	pthread_mutex_destroy(&store->state_lock);
@@ -995,26 +998,22 @@ store_state_read(const char *path, uint64_t *value_r, char **error_r)
 static struct store_state *
 store_state_get(struct store *store, const char *account_id, char **error_r)
 {
-	struct store_state *state;
+	struct store_state *state = strmap_get(store->states, account_id);
 	uint64_t value;
 	char *path;
 	int ret;
 
-	for (state = store->states; state != NULL; state = state->next) {
-		if (strcmp(state->account_id, account_id) == 0)
-			return state;
-	}
+	if (state != NULL)
+		return state;
 	path = xasprintf("%s/accounts/%s/state", store->root, account_id);
 	ret = store_state_read(path, &value, error_r);
 	free(path);
 	if (ret < 0)
 		return NULL;
 	state = xcalloc(1, sizeof(*state));
-	state->account_id = xstrdup(account_id);
 	state->value = value;
 	state->reserved = value;
-	state->next = store->states;
-	store->states = state;
+	strmap_add(store->states, account_id, state);
 	return state;
 }
 

@@ -6,25 +6,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "util/fsutil.h"
+#include "util/strmap.h"
 #include "util/xmalloc.h"
 
 /* One directory. Requests are numbered, and done is the highest request
  * number that a completed fsync covers. */
 struct dirsync_dir {
-	char *path;
 	uint64_t requested;
 	uint64_t done;
 	bool running;
-	struct dirsync_dir *next;
 };
 
 struct dirsync {
 	pthread_mutex_t lock;
 	pthread_cond_t finished;
-	struct dirsync_dir *dirs;
+	struct strmap *dirs;	/* path -> struct dirsync_dir */
 	size_t fsync_count;
 };
 
@@ -35,6 +33,7 @@ dirsync_new(void)
 
 	pthread_mutex_init(&ds->lock, NULL);
 	pthread_cond_init(&ds->finished, NULL);
+	ds->dirs = strmap_new();
 	return ds;
 }
 
@@ -43,13 +42,7 @@ dirsync_free(struct dirsync *ds)
 {
 	if (ds == NULL)
 		return;
-	while (ds->dirs != NULL) {
-		struct dirsync_dir *next = ds->dirs->next;
-
-		free(ds->dirs->path);
-		free(ds->dirs);
-		ds->dirs = next;
-	}
+	strmap_free(ds->dirs, free);
 	pthread_cond_destroy(&ds->finished);
 	pthread_mutex_destroy(&ds->lock);
 	free(ds);
@@ -60,16 +53,12 @@ dirsync_free(struct dirsync *ds)
 static struct dirsync_dir *
 dirsync_dir_get(struct dirsync *ds, const char *path)
 {
-	struct dirsync_dir *dir;
+	struct dirsync_dir *dir = strmap_get(ds->dirs, path);
 
-	for (dir = ds->dirs; dir != NULL; dir = dir->next) {
-		if (strcmp(dir->path, path) == 0)
-			return dir;
+	if (dir == NULL) {
+		dir = xcalloc(1, sizeof(*dir));
+		strmap_add(ds->dirs, path, dir);
 	}
-	dir = xcalloc(1, sizeof(*dir));
-	dir->path = xstrdup(path);
-	dir->next = ds->dirs;
-	ds->dirs = dir;
 	return dir;
 }
 

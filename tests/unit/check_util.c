@@ -1,6 +1,6 @@
 /* Unit tests of util/: log lines stay one line whatever the message holds,
  * and long messages are cut; shared folder fsync calls; atomic writes in
- * pieces; hexadecimal encoding. */
+ * pieces; hexadecimal encoding; the string hash table. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <pthread.h>
@@ -13,6 +13,7 @@
 #include "util/fsutil.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/strmap.h"
 #include "util/xmalloc.h"
 
 static char test_log_path[] = "/tmp/check_util.XXXXXX";
@@ -119,7 +120,7 @@ START_TEST(dirsync_missing_folder_fails)
 	    "%s", error);
 	free(error);
 	error = NULL;
-	/* The failure covered nobody, so the next call tries again. */
+	/* The failure covered no request, so the next call tries again. */
 	ck_assert_int_eq(dirsync_sync(ds, "/nonexistent/smimegw-test", &error), -1);
 	free(error);
 	ck_assert_uint_eq(dirsync_fsync_count(ds), 2);
@@ -210,6 +211,56 @@ START_TEST(hex_encode_cases)
 }
 END_TEST
 
+static int strmap_freed;
+
+static void
+strmap_test_free(void *value)
+{
+	strmap_freed++;
+	free(value);
+}
+
+static void
+strmap_test_sum(const char *key, void *value, void *arg)
+{
+	ck_assert_int_eq(strtol(key + 1, NULL, 10), *(int *)value);
+	*(long *)arg += *(int *)value;
+}
+
+/* 1000 keys make the table grow several times; each keeps its value. */
+START_TEST(strmap_grows_and_keeps_values)
+{
+	struct strmap *map = strmap_new();
+	long sum = 0;
+
+	for (int i = 0; i < 1000; i++) {
+		char key[16];
+		int *value = malloc(sizeof(*value));
+
+		*value = i;
+		snprintf(key, sizeof(key), "k%d", i);
+		ck_assert_ptr_null(strmap_get(map, key));
+		strmap_add(map, key, value);
+	}
+	for (int i = 0; i < 1000; i++) {
+		char key[16];
+		int *value;
+
+		snprintf(key, sizeof(key), "k%d", i);
+		value = strmap_get(map, key);
+		ck_assert_ptr_nonnull(value);
+		ck_assert_int_eq(*value, i);
+	}
+	ck_assert_ptr_null(strmap_get(map, "k1000"));
+	ck_assert_ptr_null(strmap_get(map, ""));
+	strmap_foreach(map, strmap_test_sum, &sum);
+	ck_assert_int_eq(sum, 999L * 1000 / 2);
+	strmap_freed = 0;
+	strmap_free(map, strmap_test_free);
+	ck_assert_int_eq(strmap_freed, 1000);
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -227,6 +278,7 @@ util_suite(void)
 	tcase_add_test(tc, dirsync_concurrent_calls);
 	tcase_add_test(tc, fs_write_atomic_parts_joins);
 	tcase_add_test(tc, hex_encode_cases);
+	tcase_add_test(tc, strmap_grows_and_keeps_values);
 	suite_add_tcase(s, tc);
 	return s;
 }

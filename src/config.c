@@ -610,7 +610,7 @@ config_parse_listen(struct config_parser *p, json_t *root, struct config *c)
 	config_check_keys(p, "listen", l, keys);
 	c->listen_address = config_string(p, l, "listen", "address", "127.0.0.1");
 	c->listen_port = (unsigned)config_int(p, l, "listen", "port", 8080, 1, 65535);
-	/* A request holds its thread while it waits for LDAP, OCSP and the
+	/* A request keeps its thread while it waits for LDAP, OCSP and the
 	 * disk, so there are as many threads as concurrent API requests. */
 	c->threads = (unsigned)config_int(p, l, "listen", "threads", 16, 1, 256);
 	json_decref(empty);

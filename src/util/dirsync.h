@@ -16,8 +16,8 @@ void dirsync_free(struct dirsync *ds);
 /* Returns once an fsync of dir that started after this call began has
  * completed. While one thread syncs dir, others wait, and the next fsync
  * covers all of them. Returns 0, or -1 with *error_r allocated naming dir
- * and the reason. A failed fsync covers nobody, so the next call tries
- * again. */
+ * and the reason. A failed fsync covers no request, so the next call
+ * tries again. */
 int dirsync_sync(struct dirsync *ds, const char *dir, char **error_r);
 
 /* Number of fsync calls made so far, for tests and benchmarks. */

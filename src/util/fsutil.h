@@ -24,9 +24,9 @@ struct fs_part {
 };
 
 /* Like fs_write_atomic, with the file's content given as count pieces that
- * are written one after the other, so that callers need not join them, but
- * without the fsync of the directory: the new name survives a crash only
- * after the caller has synced the directory (see util/dirsync.h). */
+ * are written one after the other, so that callers need not join them. It
+ * does not sync the directory, so the new name survives a crash only after
+ * the caller has synced it (fs_fsync_dir or util/dirsync.h). */
 int fs_write_atomic_parts(const char *path, const struct fs_part *parts,
     size_t count, int mode, char **error_r);
 

@@ -290,7 +290,7 @@ START_TEST(store_blob_unknown_id_not_found)
 END_TEST
 
 /* A blob file that does not start with a media type line is an error, not
- * an empty or untyped blob; storing the content again repairs it. */
+ * an empty or untyped blob. Storing the content again repairs it. */
 static const char *const damaged_blob_files[] = {
 	"", "no line feed", "\ncontent", "text/plain\r\ncontent",
 };
@@ -326,8 +326,9 @@ START_TEST(store_blob_damaged_header)
 }
 END_TEST
 
-/* A new store gets a format file, and so does a store of format 1 (accounts
- * but no format file); a store with another format is not opened. */
+/* A new store gets a format file, and so does a store of format 1, which
+ * has accounts but no format file. A store with another format is not
+ * opened. */
 START_TEST(store_format_file)
 {
 	struct store *other = NULL;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/strmap.h"
 #include "util/xmalloc.h"
 
 struct revcache_entry {
@@ -32,19 +33,6 @@ struct revcache {
 	struct revcache_entry *lru_head, *lru_tail;
 	struct revcache_stats stats;
 };
-
-/* FNV-1a, 64 bits. */
-static uint64_t
-revcache_hash(const char *key)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (const unsigned char *p = (const unsigned char *)key; *p != '\0'; p++) {
-		h ^= *p;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 struct revcache *
 revcache_new(size_t max_entries, const struct revcache_value_ops *ops)
@@ -92,7 +80,7 @@ revcache_free(struct revcache *c)
 static struct revcache_entry **
 revcache_bucket(struct revcache *c, const char *key)
 {
-	return &c->buckets[revcache_hash(key) & (c->bucket_count - 1)];
+	return &c->buckets[strmap_hash(key) & (c->bucket_count - 1)];
 }
 
 static struct revcache_entry *

@@ -22,8 +22,7 @@ struct strmap {
 	size_t count;
 };
 
-/* FNV-1a, 64 bits. */
-static uint64_t
+uint64_t
 strmap_hash(const char *key)
 {
 	uint64_t h = 14695981039346656037ULL;

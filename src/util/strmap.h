@@ -3,7 +3,13 @@
 #ifndef SMIMEGW_STRMAP_H
 #define SMIMEGW_STRMAP_H
 
+#include <stdint.h>
+
 struct strmap;
+
+/* Returns the 64-bit FNV-1a hash of key, which other string-keyed tables
+ * may use too. */
+uint64_t strmap_hash(const char *key);
 
 struct strmap *strmap_new(void);
 /* Frees the table and its copies of the keys. free_value, unless NULL, is

@@ -8,7 +8,9 @@ timed run) and with cold caches (a freshly started daemon per round, which
 gets one message per CPU, each to recipients not looked up before). Then,
 on the content that smimegw signed or encrypted and with the same
 certificates, it runs (a) cmslimit, the CMS operations alone in-process,
-(b) `openssl cms` per message and (c) `gpgsm` per message. Last, 10 000
+(b) `openssl cms` per message and (c) `gpgsm` per message. The sign +
+encrypt scenario also runs warm at several connection counts on daemons
+with their default number of worker threads. Last, 10 000
 requests of the sign + encrypt scenario go to one daemon whose RSS is
 sampled every 1000. No step asserts a time: the targets are printed with
 the measured values."""
@@ -142,17 +144,20 @@ class Bench:
 
     # -- smimegw ----------------------------------------------------------
 
-    def run_warm(self, scenario):
-        """One daemon: a warm-up that fills the caches, then a timed run."""
+    def run_warm(self, scenario, connections=None, threads=None):
+        """One daemon: a warm-up that fills the caches, then a timed run.
+        connections and threads default to the options; threads 0 leaves
+        the daemon's own default."""
         options = self.options
-        daemon = self.env.start_daemon()
+        connections = connections or options.connections
+        daemon = self.env.start_daemon(threads)
         try:
             path, body = self.write_body(daemon, scenario, self.recipients(scenario), "warm")
             message = daemon.create(body)
-            self.loadgen(daemon, [path], options.connections,
+            self.loadgen(daemon, [path], connections,
                          ["--requests", str(options.warmup_requests)])
             before, cpu = self.env.counters.snapshot(), daemon.cpu_times()
-            result = self.loadgen(daemon, [path], options.connections,
+            result = self.loadgen(daemon, [path], connections,
                                   ["--seconds", str(options.seconds)])
             user, system = (after - first for after, first in zip(daemon.cpu_times(), cpu))
             messages = max(result["requests"], 1)
@@ -199,6 +204,22 @@ class Bench:
         result.update({key: value / messages for key, value in totals.items()})
         result["peak_rss_kb"] = peak
         return result
+
+    def run_concurrency(self):
+        """The target scenario, warm, on daemons with their default number
+        of worker threads, at each of the --concurrency connection counts:
+        the main table's 4 threads and connections leave the CPUs idle while
+        requests wait for their fsync calls."""
+        scenario = next(s for s in SCENARIOS if s.name == TARGET_SCENARIO)
+        runs = []
+        for connections in self.options.concurrency:
+            log(f"{TARGET_SCENARIO}: smimegw, warm, {connections} connections, "
+                "default threads")
+            result, _ = self.run_warm(scenario, connections=connections, threads=0)
+            result["connections"] = connections
+            result.pop("latencies_ms", None)
+            runs.append(result)
+        return runs
 
     def run_memory(self):
         """MEMORY_REQUESTS requests of the target scenario on one daemon,
@@ -312,6 +333,8 @@ class Bench:
             self.results["scenarios"][scenario.name] = {
                 "title": scenario.title, "warm": warm, "cold": cold,
                 **self.run_peers(scenario, message)}
+        if self.options.concurrency and TARGET_SCENARIO in self.results["scenarios"]:
+            self.results["concurrency"] = self.run_concurrency()
         if self.options.memory_requests > 0:
             log(f"memory: {self.options.memory_requests} requests of {TARGET_SCENARIO}")
             self.results["memory"] = self.run_memory()
@@ -382,15 +405,30 @@ def print_report(results):
                  for p in ("cmslimit", "openssl", "gpgsm", "gpgsm_fast")]
         print(f"| {name} | {s['content_bytes']} | {ours:.0f} | " + " | ".join(cells) + " |")
 
+    concurrency = results.get("concurrency")
+    if concurrency:
+        print(f"\n{TARGET_SCENARIO}, warm, on daemons with their default number of worker "
+              "threads\n")
+        print("| connections | msg/s | p50 ms | p95 ms | p99 ms | CPU ms/msg (user + system) |")
+        print("|---:|---:|---:|---:|---:|---:|")
+        for r in concurrency:
+            print(f"| {r['connections']} | {r['rate']:.0f} | {r['p50_ms']:.1f} | "
+                  f"{r['p95_ms']:.1f} | {r['p99_ms']:.1f} | "
+                  f"{r['cpu_user_ms']:.2f} + {r['cpu_system_ms']:.2f} |")
+
     print("\nTargets")
     target = results["scenarios"].get(TARGET_SCENARIO)
     if target:
-        ours = target["warm"]["rate"]
-        of_limit = ours / target["cmslimit"]["rate"]
-        times_openssl = ours / target["openssl"]["rate"]
-        print(f"- {TARGET_SCENARIO}, warm, {CORES} cores: {of_limit:.0%} of (a), target at "
-              f"least 75%: {verdict(of_limit >= 0.75)}; {times_openssl:.1f} times (b), target "
-              f"at least 20: {verdict(times_openssl >= 20)}")
+        runs = [(target["warm"]["rate"], f"{options['threads']} threads, "
+                 f"{options['connections']} connections")]
+        runs += [(r["rate"], f"default threads, {r['connections']} connections")
+                 for r in concurrency or []]
+        for ours, how in runs:
+            of_limit = ours / target["cmslimit"]["rate"]
+            times_openssl = ours / target["openssl"]["rate"]
+            print(f"- {TARGET_SCENARIO}, warm, {CORES} cores, {how}: {of_limit:.0%} of (a), "
+                  f"target at least 75%: {verdict(of_limit >= 0.75)}; {times_openssl:.1f} "
+                  f"times (b), target at least 20: {verdict(times_openssl >= 20)}")
         ours_cpu, limit_cpu = target["warm"]["cpu_ms"], target["cmslimit"]["cpu_ms"]
         print(f"  CPU time per message, which other load disturbs less than rates: smimegw "
               f"{ours_cpu:.2f} ms, (a) {limit_cpu:.2f} ms, so (a) needs "
@@ -434,6 +472,11 @@ def parse_args():
                         help="keep-alive connections of the warm runs (default 2 per CPU)")
     parser.add_argument("--threads", type=int, default=4,
                         help="worker threads of the daemon, listen.threads (default 4)")
+    parser.add_argument("--concurrency", default="4,8,16",
+                        type=lambda v: [int(n) for n in v.split(",") if n and n != "0"],
+                        help="connection counts of the extra warm runs of "
+                        f"{TARGET_SCENARIO} on daemons with their default number of "
+                        "worker threads (default 4,8,16; 0 skips them)")
     parser.add_argument("--store-dir",
                         help="folder for the daemons' stores (default: the work folder); "
                         "a tmpfs folder such as /dev/shm shows what the store's fsync "

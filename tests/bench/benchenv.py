@@ -337,11 +337,11 @@ class BenchEnv:
 
     # -- daemons ----------------------------------------------------------
 
-    def daemon_config(self, path, store, log_file):
+    def daemon_config(self, path, store, log_file, threads):
         """Write a copy of the test environment's daemon configuration for
-        benchmarking: the number of worker threads, log level info into
-        log_file, the store in store, the benchmark's bearer token and the
-        default cache settings."""
+        benchmarking: threads worker threads (0: the daemon's default), log
+        level info into log_file, the store in store, the benchmark's bearer
+        token and the default cache settings."""
         with open(self.env["SMIMEGW_CONFIG"], encoding="utf-8") as file:
             config = json.load(file)
         base = self.env_dir
@@ -349,7 +349,10 @@ class BenchEnv:
         def absolute(value):
             return value if os.path.isabs(value) else os.path.join(base, value)
 
-        config["listen"]["threads"] = self.daemon_threads
+        if threads:
+            config["listen"]["threads"] = threads
+        else:
+            config["listen"].pop("threads", None)
         config["logLevel"] = "info"
         config["logFile"] = log_file
         config["store"]["path"] = store
@@ -368,12 +371,15 @@ class BenchEnv:
         with open(path, "w", encoding="utf-8") as file:
             json.dump(config, file, indent=2)
 
-    def start_daemon(self):
+    def start_daemon(self, threads=None):
+        """Start a daemon with a new store; threads as in daemon_config,
+        None for the number given to the constructor."""
         self.daemon_serial += 1
         name = f"daemon{self.daemon_serial:03d}"
         store = os.path.join(self.store_dir, name + "-store")
         config = os.path.join(self.work, name + ".json")
-        self.daemon_config(config, store, os.path.join(self.work, "smimegw.log"))
+        self.daemon_config(config, store, os.path.join(self.work, "smimegw.log"),
+                           self.daemon_threads if threads is None else threads)
         daemon = Daemon(os.path.join(self.build, "smimegw"), config, self.env["SMIMEGW_URL"],
                         store, os.path.join(self.work, name + ".err"))
         daemon.start()

@@ -360,17 +360,21 @@ static void
 part_normalise_line_ends(const unsigned char *data, size_t len,
     struct strbuf *out)
 {
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < len; i++) {
-		if (data[i] == '\r' && i + 1 < len && data[i + 1] == '\n') {
-			strbuf_append(out, "\r\n", 2);
-			i++;
-		} else if (data[i] == '\r' || data[i] == '\n') {
-			strbuf_append(out, "\r\n", 2);
-		} else {
-			strbuf_appendc(out, (char)data[i]);
-		}
+	strbuf_reserve(out, len + len / 32);
+	while (i < len) {
+		size_t run = i;
+
+		/* Copy the octets up to the next line end in one go. */
+		while (run < len && data[run] != '\r' && data[run] != '\n')
+			run++;
+		strbuf_append(out, data + i, run - i);
+		if (run == len)
+			break;
+		strbuf_append(out, "\r\n", 2);
+		i = run + (data[run] == '\r' && run + 1 < len &&
+		    data[run + 1] == '\n' ? 2 : 1);
 	}
 }
 

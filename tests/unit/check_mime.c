@@ -1613,6 +1613,8 @@ static const struct {
 	  "one\r\ntwo\r\nthree\r\nfour\r\n", 0 },
 	{ "text/plain", NULL, "ends in CR\r", 0, "7bit", "ends in CR\r\n", 0 },
 	{ "text/plain", NULL, "\n\n\n", 0, "7bit", "\r\n\r\n\r\n", 0 },
+	{ "text/plain", NULL, "a\r\r\nb\n\rc", 0, "7bit",
+	  "a\r\n\r\nb\r\n\r\nc", 0 },
 	{ "text/plain", NULL, "trailing space \nnext", 0, "quoted-printable",
 	  "trailing space \r\nnext", 0 },
 	{ "text/plain", NULL, "trailing tab\t\n", 0, "quoted-printable",

@@ -119,6 +119,27 @@ strmap_add(struct strmap *map, const char *key, void *value)
 	map->count++;
 }
 
+void *
+strmap_remove(struct strmap *map, const char *key)
+{
+	struct strmap_entry **link, *e;
+	void *value;
+
+	link = &map->buckets[strmap_hash(key) & (map->bucket_count - 1)];
+	while (*link != NULL && strcmp((*link)->key, key) != 0)
+		link = &(*link)->next;
+	if (*link == NULL)
+		return NULL;
+
+	e = *link;
+	value = e->value;
+	*link = e->next;
+	free(e->key);
+	free(e);
+	map->count--;
+	return value;
+}
+
 void
 strmap_foreach(const struct strmap *map,
     void (*fn)(const char *key, void *value, void *arg), void *arg)

@@ -20,6 +20,10 @@ void strmap_free(struct strmap *map, void (*free_value)(void *value));
 void *strmap_get(const struct strmap *map, const char *key);
 /* Adds key (copied) with value. key must not be in the table yet. */
 void strmap_add(struct strmap *map, const char *key, void *value);
+/* Removes key and frees the table's copy of it. Returns the value that key
+ * had, which the caller now owns, or NULL when key is not in the table. The
+ * bucket count never shrinks. */
+void *strmap_remove(struct strmap *map, const char *key);
 /* Calls fn on every entry, in no particular order. fn must not change the
  * table. */
 void strmap_foreach(const struct strmap *map,

@@ -261,6 +261,111 @@ START_TEST(strmap_grows_and_keeps_values)
 }
 END_TEST
 
+static int *
+strmap_test_value(int i)
+{
+	int *value = malloc(sizeof(*value));
+
+	*value = i;
+	return value;
+}
+
+static void
+strmap_test_count(const char *key, void *value, void *arg)
+{
+	(void)key;
+	(void)value;
+	(*(int *)arg)++;
+}
+
+START_TEST(strmap_remove_present_and_absent)
+{
+	struct strmap *map = strmap_new();
+	int *a = strmap_test_value(1), *b = strmap_test_value(2);
+	int entries = 0;
+
+	strmap_add(map, "a", a);
+	strmap_add(map, "b", b);
+	ck_assert_ptr_null(strmap_remove(map, "c"));
+	ck_assert_ptr_null(strmap_remove(map, ""));
+	ck_assert_ptr_eq(strmap_remove(map, "a"), a);
+	ck_assert_ptr_null(strmap_get(map, "a"));
+	ck_assert_ptr_null(strmap_remove(map, "a"));
+	ck_assert_ptr_eq(strmap_get(map, "b"), b);
+	strmap_foreach(map, strmap_test_count, &entries);
+	ck_assert_int_eq(entries, 1);
+	free(a);
+	strmap_freed = 0;
+	strmap_free(map, strmap_test_free);
+	ck_assert_int_eq(strmap_freed, 1);
+}
+END_TEST
+
+START_TEST(strmap_remove_then_add_again)
+{
+	struct strmap *map = strmap_new();
+	int *first = strmap_test_value(1), *second = strmap_test_value(2);
+	int entries = 0;
+
+	strmap_add(map, "k", first);
+	ck_assert_ptr_eq(strmap_remove(map, "k"), first);
+	free(first);
+	ck_assert_ptr_null(strmap_get(map, "k"));
+	strmap_add(map, "k", second);
+	ck_assert_ptr_eq(strmap_get(map, "k"), second);
+	strmap_foreach(map, strmap_test_count, &entries);
+	ck_assert_int_eq(entries, 1);
+	strmap_freed = 0;
+	strmap_free(map, strmap_test_free);
+	ck_assert_int_eq(strmap_freed, 1);
+}
+END_TEST
+
+/* 1000 keys in 1024 buckets leave about a quarter of the buckets with
+ * chains of two to four entries, so removing every even key also unlinks
+ * entries that are not at the head of their chain. */
+START_TEST(strmap_remove_among_many)
+{
+	struct strmap *map = strmap_new();
+	long sum = 0;
+
+	for (int i = 0; i < 1000; i++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "k%d", i);
+		strmap_add(map, key, strmap_test_value(i));
+	}
+	for (int i = 0; i < 1000; i += 2) {
+		char key[16];
+		int *value;
+
+		snprintf(key, sizeof(key), "k%d", i);
+		value = strmap_remove(map, key);
+		ck_assert_ptr_nonnull(value);
+		ck_assert_int_eq(*value, i);
+		free(value);
+	}
+	for (int i = 0; i < 1000; i++) {
+		char key[16];
+		int *value;
+
+		snprintf(key, sizeof(key), "k%d", i);
+		value = strmap_get(map, key);
+		if (i % 2 == 0) {
+			ck_assert_ptr_null(value);
+		} else {
+			ck_assert_ptr_nonnull(value);
+			ck_assert_int_eq(*value, i);
+		}
+	}
+	strmap_foreach(map, strmap_test_sum, &sum);
+	ck_assert_int_eq(sum, 500L * 500);
+	strmap_freed = 0;
+	strmap_free(map, strmap_test_free);
+	ck_assert_int_eq(strmap_freed, 500);
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -279,6 +384,9 @@ util_suite(void)
 	tcase_add_test(tc, fs_write_atomic_parts_joins);
 	tcase_add_test(tc, hex_encode_cases);
 	tcase_add_test(tc, strmap_grows_and_keeps_values);
+	tcase_add_test(tc, strmap_remove_present_and_absent);
+	tcase_add_test(tc, strmap_remove_then_add_again);
+	tcase_add_test(tc, strmap_remove_among_many);
 	suite_add_tcase(s, tc);
 	return s;
 }

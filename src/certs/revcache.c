@@ -1,25 +1,24 @@
-/* Revocation data cache: a hash table of keys with a least-recently-used
- * list for eviction, one mutex, and a condition variable for the threads
- * that wait for a fetch in flight. */
+/* Revocation data cache: a strmap from keys to entries with a
+ * least-recently-used list for eviction, one mutex, and a condition variable
+ * for the threads that wait for a fetch in flight. */
 #include "certs/revcache.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "util/strmap.h"
 #include "util/xmalloc.h"
 
 struct revcache_entry {
-	char *key;
+	char *key;		/* a copy of its own, since eviction cannot reach strmap's */
 	void *value;		/* NULL until a fetch succeeds */
 	time_t expires;
 	bool fetching;
 	unsigned waiters;
 	uint64_t generation;	/* incremented when a fetch ends */
 	char *error;		/* of the last fetch, when it failed */
-	struct revcache_entry *bucket_next;
 	struct revcache_entry *lru_prev, *lru_next;	/* head: most recently used */
 };
 
@@ -28,8 +27,7 @@ struct revcache {
 	pthread_cond_t fetch_done;
 	struct revcache_value_ops ops;
 	size_t max_entries;
-	struct revcache_entry **buckets;
-	size_t bucket_count;	/* a power of two */
+	struct strmap *by_key;	/* key -> entry, which the LRU list owns */
 	struct revcache_entry *lru_head, *lru_tail;
 	struct revcache_stats stats;
 };
@@ -41,10 +39,7 @@ revcache_new(size_t max_entries, const struct revcache_value_ops *ops)
 
 	c->ops = *ops;
 	c->max_entries = max_entries > 0 ? max_entries : 1;
-	c->bucket_count = 16;
-	while (c->bucket_count < c->max_entries && c->bucket_count < (1U << 20))
-		c->bucket_count *= 2;
-	c->buckets = xcalloc(c->bucket_count, sizeof(*c->buckets));
+	c->by_key = strmap_new();
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->fetch_done, NULL);
 	return c;
@@ -71,27 +66,10 @@ revcache_free(struct revcache *c)
 		next = e->lru_next;
 		revcache_entry_free(c, e);
 	}
-	free(c->buckets);
+	strmap_free(c->by_key, NULL);
 	pthread_cond_destroy(&c->fetch_done);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
-}
-
-static struct revcache_entry **
-revcache_bucket(struct revcache *c, const char *key)
-{
-	return &c->buckets[strmap_hash(key) & (c->bucket_count - 1)];
-}
-
-static struct revcache_entry *
-revcache_find(struct revcache *c, const char *key)
-{
-	for (struct revcache_entry *e = *revcache_bucket(c, key); e != NULL;
-	    e = e->bucket_next) {
-		if (strcmp(e->key, key) == 0)
-			return e;
-	}
-	return NULL;
 }
 
 static void
@@ -122,11 +100,10 @@ revcache_lru_push(struct revcache *c, struct revcache_entry *e)
 static void
 revcache_remove(struct revcache *c, struct revcache_entry *e)
 {
-	struct revcache_entry **p = revcache_bucket(c, e->key);
+	struct revcache_entry *removed = strmap_remove(c->by_key, e->key);
 
-	while (*p != e)
-		p = &(*p)->bucket_next;
-	*p = e->bucket_next;
+	assert(removed == e);
+	(void)removed;
 	revcache_lru_unlink(c, e);
 	c->stats.entries--;
 	revcache_entry_free(c, e);
@@ -153,13 +130,10 @@ static struct revcache_entry *
 revcache_insert(struct revcache *c, const char *key)
 {
 	struct revcache_entry *e = xcalloc(1, sizeof(*e));
-	struct revcache_entry **bucket;
 
 	revcache_make_room(c);
 	e->key = xstrdup(key);
-	bucket = revcache_bucket(c, key);
-	e->bucket_next = *bucket;
-	*bucket = e;
+	strmap_add(c->by_key, key, e);
 	revcache_lru_push(c, e);
 	c->stats.entries++;
 	return e;
@@ -175,7 +149,7 @@ revcache_begin(struct revcache *c, const char *key, time_t now, void **value_r,
 	*value_r = NULL;
 	*error_r = NULL;
 	pthread_mutex_lock(&c->lock);
-	e = revcache_find(c, key);
+	e = strmap_get(c->by_key, key);
 	if (e == NULL) {
 		e = revcache_insert(c, key);
 	} else {
@@ -216,7 +190,7 @@ revcache_finish(struct revcache *c, const char *key, void *value, time_t expires
 	struct revcache_entry *e;
 
 	pthread_mutex_lock(&c->lock);
-	e = revcache_find(c, key);
+	e = strmap_get(c->by_key, key);
 	if (e == NULL)
 		e = revcache_insert(c, key);
 	free(e->error);
@@ -241,7 +215,7 @@ revcache_forget(struct revcache *c, const char *key)
 	struct revcache_entry *e;
 
 	pthread_mutex_lock(&c->lock);
-	e = revcache_find(c, key);
+	e = strmap_get(c->by_key, key);
 	if (e != NULL && !e->fetching && e->waiters == 0) {
 		revcache_remove(c, e);
 	} else if (e != NULL && e->value != NULL) {

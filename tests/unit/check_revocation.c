@@ -504,6 +504,86 @@ START_TEST(revcache_forget_drops_value)
 }
 END_TEST
 
+/* Fetches key at time 100 and stores a copy of key as its value. */
+static void
+revcache_fill(struct revcache *c, const char *key, time_t expires)
+{
+	void *value;
+	char *error;
+
+	ck_assert_int_eq(revcache_begin(c, key, 100, &value, &error), REVCACHE_FETCH);
+	ck_assert_ptr_null(value);
+	revcache_finish(c, key, xstrdup(key), expires, NULL);
+}
+
+/* Forgetting a key frees its place. When the key comes back, eviction
+ * treats it like any other entry and takes the least recent key. */
+START_TEST(revcache_evicts_after_forget)
+{
+	struct revcache *c = revcache_new(2, &str_ops);
+	struct revcache_stats st;
+	void *value;
+	char *error;
+
+	revcache_fill(c, "a", 1000);
+	revcache_fill(c, "b", 1000);
+	revcache_forget(c, "a");
+	revcache_get_stats(c, &st);
+	ck_assert_uint_eq(st.entries, 1);
+
+	revcache_fill(c, "a", 1000);
+	revcache_fill(c, "c", 1000);
+	revcache_get_stats(c, &st);
+	ck_assert_uint_eq(st.entries, 2);
+	ck_assert_int_eq(revcache_begin(c, "a", 100, &value, &error), REVCACHE_DONE);
+	ck_assert_str_eq(value, "a");
+	free(value);
+	ck_assert_int_eq(revcache_begin(c, "c", 100, &value, &error), REVCACHE_DONE);
+	ck_assert_str_eq(value, "c");
+	free(value);
+
+	/* "b" was dropped for "c", and now "a" is the least recent. */
+	revcache_fill(c, "b", 1000);
+	ck_assert_int_eq(revcache_begin(c, "c", 100, &value, &error), REVCACHE_DONE);
+	free(value);
+	ck_assert_int_eq(revcache_begin(c, "a", 100, &value, &error), REVCACHE_FETCH);
+	ck_assert_ptr_null(value);
+	revcache_finish(c, "a", NULL, 0, "gone");
+	revcache_free(c);
+}
+END_TEST
+
+/* Fetching an expired key again replaces its value in the same entry and
+ * makes it the most recent, so a new key evicts the other one. */
+START_TEST(revcache_evicts_after_refetch)
+{
+	struct revcache *c = revcache_new(2, &str_ops);
+	struct revcache_stats st;
+	void *value;
+	char *error;
+
+	revcache_fill(c, "a", 200);
+	revcache_fill(c, "b", 1000);
+	ck_assert_int_eq(revcache_begin(c, "a", 300, &value, &error), REVCACHE_FETCH);
+	ck_assert_str_eq(value, "a");
+	free(value);
+	revcache_finish(c, "a", xstrdup("a2"), 1000, NULL);
+	revcache_get_stats(c, &st);
+	ck_assert_uint_eq(st.entries, 2);
+
+	revcache_fill(c, "c", 1000);
+	revcache_get_stats(c, &st);
+	ck_assert_uint_eq(st.entries, 2);
+	ck_assert_int_eq(revcache_begin(c, "a", 300, &value, &error), REVCACHE_DONE);
+	ck_assert_str_eq(value, "a2");
+	free(value);
+	ck_assert_int_eq(revcache_begin(c, "b", 300, &value, &error), REVCACHE_FETCH);
+	ck_assert_ptr_null(value);
+	revcache_finish(c, "b", NULL, 0, "gone");
+	revcache_free(c);
+}
+END_TEST
+
 struct waiter_args {
 	struct revcache *cache;
 	int outcome;
@@ -1787,6 +1867,8 @@ revocation_suite(void)
 	tcase_add_test(tc, revcache_expired_refetched);
 	tcase_add_test(tc, revcache_evicts_least_recent);
 	tcase_add_test(tc, revcache_forget_drops_value);
+	tcase_add_test(tc, revcache_evicts_after_forget);
+	tcase_add_test(tc, revcache_evicts_after_refetch);
 	tcase_add_test(tc, revcache_waiters_share_fetch);
 	suite_add_tcase(s, tc);
 

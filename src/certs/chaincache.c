@@ -119,6 +119,11 @@ chaincache_get(struct chaincache *c, const char *key, time_t now,
 	char *error = NULL;
 	void *value = NULL;
 
+	if (c->ttl == 0) {
+		atomic_fetch_add(&c->misses, 1);
+		return CHAINCACHE_VERIFY_ONLY;
+	}
+
 	/* After waiting for another thread, value may be an expired verdict
 	 * or NULL, so the period is checked here and not only by revcache. */
 	if (revcache_begin(c->cache, key, now, &value, &error) == REVCACHE_FETCH) {

@@ -14,7 +14,9 @@
 struct chaincache;
 
 /* Returns an empty cache of at most max_entries keys (at least 1) whose
- * verdicts are kept at most ttl seconds after their verification. */
+ * verdicts are kept at most ttl seconds after their verification. A ttl of
+ * 0 or less keeps nothing, so every chaincache_get returns
+ * CHAINCACHE_VERIFY_ONLY. */
 struct chaincache *chaincache_new(size_t max_entries, int ttl);
 
 /* Releases every chain and frees c. No thread may be using it. */
@@ -36,8 +38,8 @@ enum chaincache_outcome {
 	CHAINCACHE_VERIFY,
 	/* The caller verifies the chain and does not store the result. This
 	 * happens when the verification of another thread that it waited for
-	 * failed, or when a certificate of the cached chain is not yet valid
-	 * at now. */
+	 * failed, when a certificate of the cached chain is not yet valid at
+	 * now, or always when the TTL is 0. */
 	CHAINCACHE_VERIFY_ONLY,
 };
 

@@ -817,6 +817,25 @@ START_TEST(chaincache_bounded)
 }
 END_TEST
 
+/* A cache with a TTL of 0 assigns no verification and keeps no key. */
+START_TEST(chaincache_ttl_zero_keeps_nothing)
+{
+	struct chaincache *c = chaincache_new(4, 0);
+	STACK_OF(X509) *got = NULL;
+	struct chaincache_stats st;
+
+	ck_assert_int_eq(chaincache_get(c, "a", test_now, &got), CHAINCACHE_VERIFY_ONLY);
+	ck_assert_int_eq(chaincache_get(c, "a", test_now, &got), CHAINCACHE_VERIFY_ONLY);
+	ck_assert_ptr_null(got);
+	chaincache_get_stats(c, &st);
+	ck_assert_uint_eq(st.hits, 0);
+	ck_assert_uint_eq(st.misses, 2);
+	ck_assert_uint_eq(st.entries, 0);
+
+	chaincache_free(c);
+}
+END_TEST
+
 START_TEST(reason_names)
 {
 	static const char *const names[] = { "ok", "noCertificate", "expired",
@@ -1724,6 +1743,7 @@ certs_suite(void)
 	tcase_add_test(tc, chain_cache_threads_verify_once);
 	tcase_add_test(tc, chaincache_key_forms);
 	tcase_add_test(tc, chaincache_bounded);
+	tcase_add_test(tc, chaincache_ttl_zero_keeps_nothing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("certvalue");

@@ -23,18 +23,6 @@
 /* Certificate bundles larger than this are rejected as the wrong file. */
 #define CERT_BUNDLE_MAX_SIZE (16 * 1024 * 1024)
 
-/* Verified chains kept per trust store: as many as the directory lookup
- * cache and the OCSP cache keep by default (10000), so that every
- * certificate that those caches hold can keep its verdict too. */
-#define CERT_CHAIN_CACHE_SIZE 10000
-
-/* Maximum seconds a verified chain is reused. The verdict depends only on
- * the certificates, the anchors and the time, and the validity periods of
- * the chain already limit it. The TTL bounds the effect of a dependence on
- * time that those periods miss, such as a rule of a later OpenSSL version,
- * at the cost of one verification per certificate and hour. */
-#define CERT_CHAIN_CACHE_TTL 3600
-
 struct cert_trust {
 	X509_STORE *store;			/* the anchors */
 	STACK_OF(X509) *intermediates;		/* configured bundle, untrusted */
@@ -168,14 +156,15 @@ cert_trust_read(const char *path, STACK_OF(X509) *out, char **error_r)
 int
 cert_trust_load(char *const *anchor_files, size_t anchor_count,
     char *const *intermediate_files, size_t intermediate_count,
-    struct cert_trust **trust_r, char **error_r)
+    size_t chain_cache_size, int chain_cache_ttl, struct cert_trust **trust_r,
+    char **error_r)
 {
 	struct cert_trust *trust = xcalloc(1, sizeof(*trust));
 	STACK_OF(X509) *anchors = sk_X509_new_null();
 
 	trust->store = X509_STORE_new();
 	trust->intermediates = sk_X509_new_null();
-	trust->chains = chaincache_new(CERT_CHAIN_CACHE_SIZE, CERT_CHAIN_CACHE_TTL);
+	trust->chains = chaincache_new(chain_cache_size, chain_cache_ttl);
 	if (anchors == NULL || trust->store == NULL || trust->intermediates == NULL)
 		abort();
 

@@ -46,14 +46,29 @@ enum cert_purpose { CERT_PURPOSE_ENCRYPT, CERT_PURPOSE_SIGN };
  * one. */
 struct cert_trust;
 
+/* Verified chains kept per trust store by default: as many as the directory
+ * lookup cache and the OCSP cache keep by default (10000), so that every
+ * certificate that those caches hold can keep its verdict too. */
+#define CERT_CHAIN_CACHE_DEFAULT_SIZE 10000
+
+/* Default maximum seconds a verified chain is reused. The verdict depends
+ * only on the certificates, the anchors and the time, and the validity
+ * periods of the chain already limit it. The TTL bounds the effect of a
+ * dependence on time that those periods miss, such as a rule of a later
+ * OpenSSL version, at the cost of verifying each chain again once per TTL. */
+#define CERT_CHAIN_CACHE_DEFAULT_TTL 3600
+
 /* Loads the trust anchors and intermediates from files in any form that
  * certvalue_parse accepts (usually PEM bundles). Every file must contain at
  * least one certificate. An anchor need not be self-signed: a chain may end
- * at any anchor. Returns 0 with *trust_r, or -1 with *error_r naming the
- * file. */
+ * at any anchor. The cache of verified chains keeps at most
+ * chain_cache_size chains (at least 1), each for at most chain_cache_ttl
+ * seconds, and none when the TTL is 0. Returns 0 with *trust_r, or -1 with
+ * *error_r naming the file. */
 int cert_trust_load(char *const *anchor_files, size_t anchor_count,
     char *const *intermediate_files, size_t intermediate_count,
-    struct cert_trust **trust_r, char **error_r);
+    size_t chain_cache_size, int chain_cache_ttl, struct cert_trust **trust_r,
+    char **error_r);
 
 void cert_trust_free(struct cert_trust *trust);
 
@@ -74,7 +89,8 @@ void cert_trust_get_chain_stats(const struct cert_trust *trust,
  * (may be NULL). Revocation is not checked here but by the resolver.
  * A chain verified for step 2 is kept in trust's cache. It is reused for
  * cert with the same untrusted certificates in the same order, while every
- * certificate of the chain is valid and for at most an hour. Steps 1 and 3
+ * certificate of the chain is valid and for at most the chain cache TTL of
+ * trust (an hour by default). Steps 1 and 3
  * to 6 run on every call.
  * Returns CERT_OK or the first failing reason, and CERT_NONE for cert NULL.
  * When detail_r is not NULL, *detail_r is set to an allocated human detail,

@@ -190,10 +190,10 @@ pki_setup(void)
 	int_path = xasprintf("%s/intermediates.pem", test_dir);
 	write_pem(root_path, (X509 *[]){ cert_root, NULL });
 	write_pem(int_path, (X509 *[]){ cert_int, NULL });
-	require((cert_trust_load(&root_path, 1, NULL, 0, &trust_root_only,
-	    &error)) == 0);
-	require((cert_trust_load(&root_path, 1, &int_path, 1, &trust_with_bundle,
-	    &error)) == 0);
+	require((cert_trust_load(&root_path, 1, NULL, 0, CERT_CHAIN_CACHE_DEFAULT_SIZE,
+	    CERT_CHAIN_CACHE_DEFAULT_TTL, &trust_root_only, &error)) == 0);
+	require((cert_trust_load(&root_path, 1, &int_path, 1, CERT_CHAIN_CACHE_DEFAULT_SIZE,
+	    CERT_CHAIN_CACHE_DEFAULT_TTL, &trust_with_bundle, &error)) == 0);
 	free(root_path);
 	free(int_path);
 }
@@ -464,17 +464,28 @@ END_TEST
 
 /* ---- the cache of verified chains ---- */
 
-/* Returns a new trust store of the root alone, with an empty chain cache. */
+/* Returns a new trust store of the root alone, with an empty chain cache of
+ * at most size chains kept for at most ttl seconds. */
 static struct cert_trust *
-load_root_trust(void)
+load_root_trust_bounded(size_t size, int ttl)
 {
 	char *root_path = xasprintf("%s/root.pem", test_dir);
 	struct cert_trust *trust = NULL;
 	char *error = NULL;
 
-	ck_assert_int_eq(cert_trust_load(&root_path, 1, NULL, 0, &trust, &error), 0);
+	ck_assert_int_eq(cert_trust_load(&root_path, 1, NULL, 0, size, ttl, &trust,
+	    &error), 0);
 	free(root_path);
 	return trust;
+}
+
+/* Returns a new trust store of the root alone, with an empty chain cache of
+ * the default bounds. */
+static struct cert_trust *
+load_root_trust(void)
+{
+	return load_root_trust_bounded(CERT_CHAIN_CACHE_DEFAULT_SIZE,
+	    CERT_CHAIN_CACHE_DEFAULT_TTL);
 }
 
 /* Returns an intermediate CA issued by the root for key_int, valid from
@@ -595,7 +606,8 @@ START_TEST(chain_cache_per_trust)
 	char *error = NULL;
 
 	write_pem(other_path, (X509 *[]){ cert_other_root, NULL });
-	ck_assert_int_eq(cert_trust_load(&other_path, 1, NULL, 0, &other, &error), 0);
+	ck_assert_int_eq(cert_trust_load(&other_path, 1, NULL, 0,
+	    CERT_CHAIN_CACHE_DEFAULT_SIZE, CERT_CHAIN_CACHE_DEFAULT_TTL, &other, &error), 0);
 	sk_X509_push(untrusted, cert_int);
 	ck_assert_int_eq(validate_at(trust, cert, untrusted, test_now), CERT_OK);
 	ck_assert_int_eq(validate_at(other, cert, untrusted, test_now), CERT_UNTRUSTED);
@@ -670,6 +682,83 @@ START_TEST(chain_cache_ends_after_ttl)
 
 	sk_X509_free(untrusted);
 	X509_free(cert);
+	cert_trust_free(trust);
+}
+END_TEST
+
+static void
+assert_chain_entries(struct cert_trust *trust, size_t entries)
+{
+	struct chaincache_stats st;
+
+	cert_trust_get_chain_stats(trust, &st);
+	ck_assert_uint_eq(st.entries, entries);
+}
+
+/* The TTL given to cert_trust_load replaces the default hour. */
+START_TEST(chain_cache_ttl_from_trust)
+{
+	struct cert_trust *trust = load_root_trust_bounded(CERT_CHAIN_CACHE_DEFAULT_SIZE, 60);
+	X509 *cert = make_valid_leaf(key_rsa, -1, 30);
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+
+	sk_X509_push(untrusted, cert_int);
+	ck_assert_int_eq(validate_at(trust, cert, untrusted, test_now), CERT_OK);
+	ck_assert_int_eq(validate_at(trust, cert, untrusted, test_now + 59), CERT_OK);
+	assert_chain_stats(trust, 1, 1);
+	ck_assert_int_eq(validate_at(trust, cert, untrusted, test_now + 60), CERT_OK);
+	assert_chain_stats(trust, 1, 2);
+
+	sk_X509_free(untrusted);
+	X509_free(cert);
+	cert_trust_free(trust);
+}
+END_TEST
+
+/* A TTL of 0 keeps no chain, so every validation verifies again. */
+START_TEST(chain_cache_ttl_zero_verifies_again)
+{
+	struct cert_trust *trust = load_root_trust_bounded(CERT_CHAIN_CACHE_DEFAULT_SIZE, 0);
+	X509 *cert = make_valid_leaf(key_rsa, -1, 30);
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+	STACK_OF(X509) *chain = NULL;
+
+	sk_X509_push(untrusted, cert_int);
+	ck_assert_int_eq(validate_at(trust, cert, untrusted, test_now), CERT_OK);
+	ck_assert_int_eq(cert_validate_chain(trust, cert, untrusted, ALICE,
+	    CERT_PURPOSE_ENCRYPT, test_now, &chain, NULL), CERT_OK);
+	ck_assert_int_eq(sk_X509_num(chain), 2);
+	assert_chain_stats(trust, 0, 2);
+	assert_chain_entries(trust, 0);
+
+	sk_X509_pop_free(chain, X509_free);
+	sk_X509_free(untrusted);
+	X509_free(cert);
+	cert_trust_free(trust);
+}
+END_TEST
+
+/* The size given to cert_trust_load bounds the chains kept. With room for
+ * one, a second certificate drops the chain of the first. */
+START_TEST(chain_cache_size_from_trust)
+{
+	struct cert_trust *trust = load_root_trust_bounded(1, CERT_CHAIN_CACHE_DEFAULT_TTL);
+	X509 *first = make_valid_leaf(key_rsa, -1, 30);
+	X509 *second = make_valid_leaf(key_rsa, -2, 30);
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+
+	sk_X509_push(untrusted, cert_int);
+	ck_assert_int_eq(validate_at(trust, first, untrusted, test_now), CERT_OK);
+	ck_assert_int_eq(validate_at(trust, second, untrusted, test_now), CERT_OK);
+	ck_assert_int_eq(validate_at(trust, first, untrusted, test_now), CERT_OK);
+	assert_chain_stats(trust, 0, 3);
+	assert_chain_entries(trust, 1);
+	ck_assert_int_eq(validate_at(trust, first, untrusted, test_now), CERT_OK);
+	assert_chain_stats(trust, 1, 3);
+
+	sk_X509_free(untrusted);
+	X509_free(first);
+	X509_free(second);
 	cert_trust_free(trust);
 }
 END_TEST
@@ -857,13 +946,13 @@ START_TEST(trust_load_errors)
 	struct cert_trust *trust = NULL;
 	char *error = NULL;
 
-	ck_assert_int_eq(cert_trust_load(&missing, 1, NULL, 0, &trust, &error), -1);
+	ck_assert_int_eq(cert_trust_load(&missing, 1, NULL, 0, 1, 0, &trust, &error), -1);
 	ck_assert_ptr_nonnull(strstr(error, missing));
 	free(error);
 	error = NULL;
 
 	write_file(garbage, "not a certificate\n", 18, 0644);
-	ck_assert_int_eq(cert_trust_load(NULL, 0, &garbage, 1, &trust, &error), -1);
+	ck_assert_int_eq(cert_trust_load(NULL, 0, &garbage, 1, 1, 0, &trust, &error), -1);
 	ck_assert_ptr_nonnull(strstr(error, garbage));
 	free(error);
 	free(missing);
@@ -1739,6 +1828,9 @@ certs_suite(void)
 	tcase_add_test(tc, chain_cache_failure_not_kept);
 	tcase_add_test(tc, chain_cache_ends_at_chain_not_after);
 	tcase_add_test(tc, chain_cache_ends_after_ttl);
+	tcase_add_test(tc, chain_cache_ttl_from_trust);
+	tcase_add_test(tc, chain_cache_ttl_zero_verifies_again);
+	tcase_add_test(tc, chain_cache_size_from_trust);
 	tcase_add_test(tc, chain_cache_not_before_chain);
 	tcase_add_test(tc, chain_cache_threads_verify_once);
 	tcase_add_test(tc, chaincache_key_forms);

@@ -1565,7 +1565,8 @@ load_root_trust(void)
 	ck_assert_ptr_nonnull(f);
 	PEM_write_X509(f, cert_root);
 	fclose(f);
-	ck_assert_int_eq(cert_trust_load(&path, 1, NULL, 0, &trust, &error), 0);
+	ck_assert_int_eq(cert_trust_load(&path, 1, NULL, 0, CERT_CHAIN_CACHE_DEFAULT_SIZE,
+	    CERT_CHAIN_CACHE_DEFAULT_TTL, &trust, &error), 0);
 	cmd = xasprintf("rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
 	free(cmd);

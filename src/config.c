@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "certs/mailaddr.h"
+#include "certs/validate.h"
 #include "util/fsutil.h"
 #include "util/xmalloc.h"
 
@@ -631,10 +632,35 @@ config_parse_path_section(struct config_parser *p, json_t *root, const char *key
 }
 
 static void
+config_parse_trust(struct config_parser *p, json_t *root, struct config *c)
+{
+	static const char *const keys[] = {
+		"anchors", "intermediates", "chainCacheSize", "chainCacheTtlSeconds", NULL
+	};
+	json_t *trust = config_object(p, root, "", "trust");
+
+	if (trust != NULL) {
+		config_check_keys(p, "trust", trust, keys);
+		c->trust_anchors = config_strings(p, trust, "trust", "anchors", true,
+		    &c->trust_anchor_count);
+		c->intermediates = config_strings(p, trust, "trust", "intermediates", true,
+		    &c->intermediate_count);
+	}
+	if (c->trust_anchor_count == 0)
+		config_fail(p, "option \"trust.anchors\" is missing: list at least one CA certificate file");
+
+	/* Without a "trust" object, trust is NULL and config_int returns the
+	 * defaults. */
+	c->chain_cache_size = (size_t)config_int(p, trust, "trust", "chainCacheSize",
+	    CERT_CHAIN_CACHE_DEFAULT_SIZE, 1, 1000000);
+	c->chain_cache_ttl = (int)config_int(p, trust, "trust", "chainCacheTtlSeconds",
+	    CERT_CHAIN_CACHE_DEFAULT_TTL, 0, 86400);
+}
+
+static void
 config_parse_root(struct config_parser *p, json_t *root, struct config *c)
 {
-	static const char *const trust_keys[] = { "anchors", "intermediates", NULL };
-	json_t *trust, *dirs, *d;
+	json_t *dirs, *d;
 	char *level;
 	size_t i;
 
@@ -655,16 +681,7 @@ config_parse_root(struct config_parser *p, json_t *root, struct config *c)
 	c->store_path = config_parse_path_section(p, root, "store", "store");
 	c->keystore_path = config_parse_path_section(p, root, "keystore", NULL);
 
-	trust = config_object(p, root, "", "trust");
-	if (trust != NULL) {
-		config_check_keys(p, "trust", trust, trust_keys);
-		c->trust_anchors = config_strings(p, trust, "trust", "anchors", true,
-		    &c->trust_anchor_count);
-		c->intermediates = config_strings(p, trust, "trust", "intermediates", true,
-		    &c->intermediate_count);
-	}
-	if (c->trust_anchor_count == 0)
-		config_fail(p, "option \"trust.anchors\" is missing: list at least one CA certificate file");
+	config_parse_trust(p, root, c);
 
 	dirs = json_object_get(root, "directories");
 	if (dirs != NULL && !json_is_array(dirs))

@@ -45,6 +45,8 @@ struct config {
 	size_t trust_anchor_count;
 	char **intermediates;
 	size_t intermediate_count;
+	size_t chain_cache_size;	/* verified chains kept */
+	int chain_cache_ttl;		/* seconds a verified chain is reused (0: never) */
 
 	struct directory_config *directories;
 	size_t directory_count;

@@ -86,8 +86,8 @@ smimegw_open(struct smimegw *gw, const char *config_path, char **error_r)
 	c = gw->config;
 	log_set_level(c->log_level);
 	if (cert_trust_load(c->trust_anchors, c->trust_anchor_count, c->intermediates,
-	    c->intermediate_count, CERT_CHAIN_CACHE_DEFAULT_SIZE,
-	    CERT_CHAIN_CACHE_DEFAULT_TTL, &gw->trust, &error) < 0) {
+	    c->intermediate_count, c->chain_cache_size, c->chain_cache_ttl, &gw->trust,
+	    &error) < 0) {
 		*error_r = xasprintf("%s: option \"trust\": %s", c->path, error);
 		free(error);
 		return -1;

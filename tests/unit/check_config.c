@@ -82,6 +82,8 @@ START_TEST(config_minimal_uses_defaults)
 	ck_assert_int_eq(c->log_level, LOG_LEVEL_INFO);
 	ck_assert_ptr_null(c->log_file);
 	ck_assert_str_eq(c->trust_anchors[0], anchor);
+	ck_assert_uint_eq(c->chain_cache_size, 10000);
+	ck_assert_int_eq(c->chain_cache_ttl, 3600);
 	ck_assert_str_eq(c->store_path, store);
 	ck_assert_ptr_null(c->keystore_path);
 	ck_assert_int_eq(c->smime.digest, SMIME_DIGEST_SHA256);
@@ -151,6 +153,20 @@ static const struct {
 	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"smime\": {\"digest\": \"md5\"}}", "smime.digest" },
 	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"smime\": {\"encryptToSelf\": 1}}", "smime.encryptToSelf" },
 	{ "{\"trust\": {\"anchors\": []}}", "trust.anchors" },
+	{ "{\"trust\": {\"anchors\": [\"r\"], \"chainCacheTtl\": 60}}",
+	  "unknown option \"trust.chainCacheTtl\"" },
+	{ "{\"trust\": {\"anchors\": [\"r\"], \"chainCacheSize\": 0}}",
+	  "\"trust.chainCacheSize\" must be an integer from 1 to 1000000" },
+	{ "{\"trust\": {\"anchors\": [\"r\"], \"chainCacheSize\": 1000001}}",
+	  "\"trust.chainCacheSize\" must be an integer from 1 to 1000000" },
+	{ "{\"trust\": {\"anchors\": [\"r\"], \"chainCacheSize\": \"10\"}}",
+	  "\"trust.chainCacheSize\" must be an integer from 1 to 1000000" },
+	{ "{\"trust\": {\"anchors\": [\"r\"], \"chainCacheTtlSeconds\": -1}}",
+	  "\"trust.chainCacheTtlSeconds\" must be an integer from 0 to 86400" },
+	{ "{\"trust\": {\"anchors\": [\"r\"], \"chainCacheTtlSeconds\": 86401}}",
+	  "\"trust.chainCacheTtlSeconds\" must be an integer from 0 to 86400" },
+	{ "{\"trust\": {\"anchors\": [\"r\"], \"chainCacheTtlSeconds\": 1.5}}",
+	  "\"trust.chainCacheTtlSeconds\" must be an integer from 0 to 86400" },
 	{ "{\"trust\": {\"anchors\": [\"\"]}}", "trust.anchors[0]" },
 	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"directories\": {}}", "directories" },
 	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"directories\": [{\"name\": \"d\", \"uris\": [\"ldap://x/\"]}]}",
@@ -206,6 +222,26 @@ START_TEST(config_directory_cache_options)
 	ck_assert_int_eq(c->directories[0].negative_cache_ttl, 5);
 	ck_assert_uint_eq(c->directories[0].cache_size, 3);
 	ck_assert(c->directories[0].case_sensitive_local_part);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(config_trust_chain_cache_options)
+{
+	char *error = NULL;
+	struct config *c = config_from_text("{\"trust\": {\"anchors\": [\"r\"],"
+	    "\"chainCacheSize\": 1, \"chainCacheTtlSeconds\": 0}}", &error);
+
+	ck_assert_msg(c != NULL, "%s", error);
+	ck_assert_uint_eq(c->chain_cache_size, 1);
+	ck_assert_int_eq(c->chain_cache_ttl, 0);
+	config_free(c);
+
+	c = config_from_text("{\"trust\": {\"anchors\": [\"r\"],"
+	    "\"chainCacheSize\": 1000000, \"chainCacheTtlSeconds\": 86400}}", &error);
+	ck_assert_msg(c != NULL, "%s", error);
+	ck_assert_uint_eq(c->chain_cache_size, 1000000);
+	ck_assert_int_eq(c->chain_cache_ttl, 86400);
 	config_free(c);
 }
 END_TEST
@@ -266,6 +302,7 @@ config_suite(void)
 	tcase_add_loop_test(tc, config_invalid_is_rejected, 0,
 	    (int)(sizeof(config_invalid_cases) / sizeof(config_invalid_cases[0])));
 	tcase_add_test(tc, config_directory_cache_options);
+	tcase_add_test(tc, config_trust_chain_cache_options);
 	tcase_add_test(tc, config_short_bearer_token_rejected);
 	tcase_add_test(tc, config_group_readable_secret_rejected);
 	tcase_add_test(tc, config_missing_file_names_path);

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "util/hex.h"
+
 #define ENCODE_LINE_MAX 76
 
 /* Each line is filled in a local buffer and appended whole, because an
@@ -67,7 +69,6 @@ encode_qp_is_literal(const unsigned char *data, size_t len, size_t i,
 void
 mime_encode_qp(const unsigned char *data, size_t len, struct strbuf *out)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	size_t i = 0, line_len = 0;
 
 	while (i < len) {
@@ -98,9 +99,7 @@ mime_encode_qp(const unsigned char *data, size_t len, struct strbuf *out)
 		if (literal) {
 			strbuf_appendc(out, (char)data[i]);
 		} else {
-			strbuf_appendc(out, '=');
-			strbuf_appendc(out, hex[data[i] >> 4]);
-			strbuf_appendc(out, hex[data[i] & 15]);
+			hex_append_escape(out, '=', data[i], true);
 		}
 		line_len += width;
 		i++;

@@ -9,10 +9,10 @@
 #include <strings.h>
 
 #include "mime/text.h"
+#include "util/hex.h"
 
 static const char encword_b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char encword_hex[] = "0123456789ABCDEF";
 
 /* Q encoding (RFC 2047 section 4.2) written with the characters that
  * section 5 rule (3) allows in a phrase, so one encoder serves unstructured
@@ -92,9 +92,7 @@ encword_append_encoded(struct strbuf *sb, const unsigned char *text,
 			} else if (encword_q_is_literal(text[i])) {
 				strbuf_appendc(sb, (char)text[i]);
 			} else {
-				strbuf_appendc(sb, '=');
-				strbuf_appendc(sb, encword_hex[text[i] >> 4]);
-				strbuf_appendc(sb, encword_hex[text[i] & 15]);
+				hex_append_escape(sb, '=', text[i], true);
 			}
 		}
 	} else {

@@ -6,6 +6,7 @@
 
 #include "mime/encword.h"
 #include "mime/text.h"
+#include "util/hex.h"
 #include "util/strbuf.h"
 
 static bool
@@ -66,19 +67,15 @@ static size_t
 param_percent_encode_char(const unsigned char *s, size_t len,
     struct strbuf *out)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	size_t n = mime_text_utf8_len(s, len), i;
 
 	if (n == 0)
 		n = 1;
 	for (i = 0; i < n; i++) {
-		if (param_is_attribute_char(s[i])) {
+		if (param_is_attribute_char(s[i]))
 			strbuf_appendc(out, (char)s[i]);
-		} else {
-			strbuf_appendc(out, '%');
-			strbuf_appendc(out, hex[s[i] >> 4]);
-			strbuf_appendc(out, hex[s[i] & 15]);
-		}
+		else
+			hex_append_escape(out, '%', s[i], true);
 	}
 	return n;
 }

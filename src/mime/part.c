@@ -12,6 +12,7 @@
 #include "mime/param.h"
 #include "mime/random.h"
 #include "mime/text.h"
+#include "util/hex.h"
 #include "util/xmalloc.h"
 
 /* Parts come from client requests, so nesting is bounded to keep the
@@ -599,20 +600,16 @@ static int
 part_write_location(const char *location, struct strbuf *out,
     char **error_r)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	struct strbuf uri = STRBUF_INIT;
 	struct mime_fold fold;
 	const unsigned char *p;
 	int ret;
 
 	for (p = (const unsigned char *)location; *p != '\0'; p++) {
-		if (*p <= 0x20 || *p >= 0x7f) {
-			strbuf_appendc(&uri, '%');
-			strbuf_appendc(&uri, hex[*p >> 4]);
-			strbuf_appendc(&uri, hex[*p & 15]);
-		} else {
+		if (*p <= 0x20 || *p >= 0x7f)
+			hex_append_escape(&uri, '%', *p, true);
+		else
 			strbuf_appendc(&uri, (char)*p);
-		}
 	}
 	mime_fold_begin(&fold, out, "Content-Location");
 	mime_fold_append(&fold, " ", 1, uri.data, uri.len);

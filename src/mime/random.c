@@ -5,12 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "util/hex.h"
+
 void
 mime_random_hex(struct strbuf *out, size_t bytes)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char buf[32];
-	size_t i;
+	char text[2 * sizeof(buf) + 1];
 
 	while (bytes > 0) {
 		size_t n = bytes < sizeof(buf) ? bytes : sizeof(buf);
@@ -19,10 +20,8 @@ mime_random_hex(struct strbuf *out, size_t bytes)
 			fprintf(stderr, "smimegw: RAND_bytes failed\n");
 			abort();
 		}
-		for (i = 0; i < n; i++) {
-			strbuf_appendc(out, hex[buf[i] >> 4]);
-			strbuf_appendc(out, hex[buf[i] & 15]);
-		}
+		hex_encode(text, buf, n, false);
+		strbuf_append(out, text, 2 * n);
 		bytes -= n;
 	}
 }

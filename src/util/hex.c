@@ -2,6 +2,8 @@
  * per octet in the code that builds cache keys and ids for every message. */
 #include "util/hex.h"
 
+#include "util/strbuf.h"
+
 char *
 hex_encode(char *out, const unsigned char *in, size_t len, bool upper)
 {
@@ -13,4 +15,15 @@ hex_encode(char *out, const unsigned char *in, size_t len, bool upper)
 	}
 	*out = '\0';
 	return out;
+}
+
+void
+hex_append_escape(struct strbuf *out, char prefix, unsigned char octet,
+    bool upper)
+{
+	char escape[4];
+
+	escape[0] = prefix;
+	hex_encode(escape + 1, &octet, 1, upper);
+	strbuf_append(out, escape, 3);
 }

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <sys/time.h>
 
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
@@ -264,19 +265,15 @@ ldapconn_check_password(const struct ldapconn_config *cfg, const char *dn,
 char *
 ldapconn_filter_escape(const char *value, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
 	struct strbuf sb = STRBUF_INIT;
 
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)value[i];
 
-		if (c == '*' || c == '(' || c == ')' || c == '\\' || c == '\0') {
-			strbuf_appendc(&sb, '\\');
-			strbuf_appendc(&sb, hex[c >> 4]);
-			strbuf_appendc(&sb, hex[c & 0x0f]);
-		} else {
+		if (c == '*' || c == '(' || c == ')' || c == '\\' || c == '\0')
+			hex_append_escape(&sb, '\\', c, false);
+		else
 			strbuf_appendc(&sb, (char)c);
-		}
 	}
 	return strbuf_detach(&sb, NULL);
 }

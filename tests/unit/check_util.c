@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "util/fsutil.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/strbuf.h"
 #include "util/strmap.h"
 #include "util/xmalloc.h"
 
@@ -211,6 +213,37 @@ START_TEST(hex_encode_cases)
 }
 END_TEST
 
+struct hex_escape_case {
+	char prefix;
+	unsigned char octet;
+	bool upper;
+	const char *expected;	/* the whole buffer, which starts as "ab" */
+};
+
+static const struct hex_escape_case hex_escape_cases[] = {
+	{ '=', 0x3d, true, "ab=3D" },
+	{ '%', 0xc3, true, "ab%C3" },
+	{ '%', 0x20, true, "ab%20" },
+	{ '\\', 0x2a, false, "ab\\2a" },
+	{ '\\', 0x00, false, "ab\\00" },
+	{ '=', 0xff, true, "ab=FF" },
+	{ '=', 0xff, false, "ab=ff" },
+};
+
+/* The escape is appended after the existing content, in the requested case. */
+START_TEST(hex_append_escape_table)
+{
+	const struct hex_escape_case *c = &hex_escape_cases[_i];
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_appends(&sb, "ab");
+	hex_append_escape(&sb, c->prefix, c->octet, c->upper);
+	ck_assert_str_eq(strbuf_str(&sb), c->expected);
+	ck_assert_uint_eq(sb.len, strlen(c->expected));
+	strbuf_free(&sb);
+}
+END_TEST
+
 static int strmap_freed;
 
 static void
@@ -383,6 +416,8 @@ util_suite(void)
 	tcase_add_test(tc, dirsync_concurrent_calls);
 	tcase_add_test(tc, fs_write_atomic_parts_joins);
 	tcase_add_test(tc, hex_encode_cases);
+	tcase_add_loop_test(tc, hex_append_escape_table, 0,
+	    (int)(sizeof(hex_escape_cases) / sizeof(hex_escape_cases[0])));
 	tcase_add_test(tc, strmap_grows_and_keeps_values);
 	tcase_add_test(tc, strmap_remove_present_and_absent);
 	tcase_add_test(tc, strmap_remove_then_add_again);

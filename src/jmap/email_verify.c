@@ -5,13 +5,13 @@
 #include "jmap/email.h"
 
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "mime/address.h"
 #include "mime/parse.h"
+#include "util/octets.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
@@ -40,31 +40,6 @@ email_verify_line(const char *message, size_t start, size_t len, bool entity,
 	return 0;
 }
 
-/* Returns true when none of the len octets at s is NUL or 8-bit. Eight
- * octets are tested at once: w & 0x80..80 finds a high bit, and
- * (w - 0x01..01) & ~w & 0x80..80 is non-zero exactly when w has a zero
- * octet. */
-static bool
-email_verify_7bit(const unsigned char *s, size_t len)
-{
-	const uint64_t ones = 0x0101010101010101u;
-	const uint64_t highs = 0x8080808080808080u;
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, s + i, sizeof(w));
-		if ((w & highs) != 0 || ((w - ones) & ~w & highs) != 0)
-			return false;
-	}
-	for (; i < len; i++) {
-		if (s[i] == 0 || s[i] > 127)
-			return false;
-	}
-	return true;
-}
-
 /* Returns true when message passes email_verify_lines. It finds line ends
  * with memchr instead of looking at every octet in turn. */
 static bool
@@ -80,7 +55,7 @@ email_verify_lines_clean(const char *message, size_t len, size_t header_len)
 
 		if (memchr(p + start, '\n', end - start) != NULL)
 			return false;
-		if (body_start < end && !email_verify_7bit(p + body_start, end - body_start))
+		if (body_start < end && !octets_are_7bit(p + body_start, end - body_start))
 			return false;
 		if (end - start > EMAIL_VERIFY_LINE_MAX)
 			return false;

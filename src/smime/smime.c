@@ -4,7 +4,6 @@
 
 #include <limits.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "smime/smime_internal.h"
+#include "util/octets.h"
 #include "util/xmalloc.h"
 
 /* RFC 5322 2.1.1: a line is at most 998 octets, excluding the CRLF. */
@@ -128,34 +128,6 @@ smime_cert_subject(X509 *cert)
 	return subject;
 }
 
-/* Returns whether the len octets at p contain no NUL, no octet above 127
- * and no CR. Eight octets are tested at once: an octet above 127 sets its
- * high bit, and (w - 0x01..01) & ~w & 0x80..80 is non-zero exactly when w
- * has a zero octet, which finds NUL in w and CR in w ^ 0x0d..0d. */
-static bool
-smime_octets_clean(const unsigned char *p, size_t len)
-{
-	const uint64_t ones = 0x0101010101010101u;
-	const uint64_t highs = 0x8080808080808080u;
-	const uint64_t crs = 0x0d0d0d0d0d0d0d0du;
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w, x;
-
-		memcpy(&w, p + i, sizeof(w));
-		x = w ^ crs;
-		if ((w & highs) != 0 || ((w - ones) & ~w & highs) != 0 ||
-		    ((x - ones) & ~x & highs) != 0)
-			return false;
-	}
-	for (; i < len; i++) {
-		if (p[i] == 0 || p[i] > 127 || p[i] == '\r')
-			return false;
-	}
-	return true;
-}
-
 /* Returns whether every line of entity is 7-bit text without NUL, ends in
  * CRLF (the last line may end without one) and has at most SMIME_MAX_LINE
  * octets before it. This is the fast path of smime_check_entity, and
@@ -177,7 +149,7 @@ smime_entity_is_clean(const char *entity, size_t entity_len)
 			content_end = end - 1;
 		}
 		if (content_end - start > SMIME_MAX_LINE ||
-		    !smime_octets_clean(p + start, content_end - start))
+		    !octets_are_7bit_without_cr(p + start, content_end - start))
 			return false;
 		start = end + 1;
 	}

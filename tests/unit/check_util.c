@@ -1,6 +1,7 @@
-/* Unit tests of util/: log lines stay one line whatever the message holds,
- * and long messages are cut; shared folder fsync calls; atomic writes in
- * pieces; hexadecimal encoding; the string hash table. */
+/* Unit tests of util/. Log lines stay one line whatever the message
+ * contains, and long messages are cut. Also tested: shared folder fsync
+ * calls, atomic writes in pieces, hexadecimal encoding, the string hash
+ * table and the 7-bit checks of octets. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <pthread.h>
@@ -14,6 +15,7 @@
 #include "util/fsutil.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/octets.h"
 #include "util/strbuf.h"
 #include "util/strmap.h"
 #include "util/xmalloc.h"
@@ -244,6 +246,81 @@ START_TEST(hex_append_escape_table)
 }
 END_TEST
 
+struct octets_case {
+	const char *name;
+	unsigned char octet;
+	bool is_7bit;			/* expected from octets_are_7bit */
+	bool is_7bit_without_cr;	/* from octets_are_7bit_without_cr */
+};
+
+/* Each class of octet, and the octets next to NUL, CR and 0x80 that a wrong
+ * mask or a borrow between octets could mistake for them. */
+static const struct octets_case octets_cases[] = {
+	{ "letter", 'a', true, true },
+	{ "NUL", 0x00, false, false },
+	{ "0x01", 0x01, true, true },
+	{ "LF", '\n', true, true },
+	{ "0x0c", 0x0c, true, true },
+	{ "CR", '\r', true, false },
+	{ "0x0e", 0x0e, true, true },
+	{ "DEL", 0x7f, true, true },
+	{ "0x80", 0x80, false, false },
+	{ "CR with high bit", 0x8d, false, false },
+	{ "0xff", 0xff, false, false },
+};
+
+#define OCTETS_MAX_LEN 24
+
+/* The octet is placed at every position of buffers of 1 to 24 octets,
+ * which covers the start, the middle and the end of both the eight-octet
+ * words and the shorter rest, at an aligned and an unaligned address. */
+START_TEST(octets_class_at_each_position)
+{
+	const struct octets_case *c = &octets_cases[_i];
+	unsigned char buffer[OCTETS_MAX_LEN + 1];
+
+	for (size_t offset = 0; offset <= 1; offset++) {
+		unsigned char *p = buffer + offset;
+
+		for (size_t len = 1; len <= OCTETS_MAX_LEN; len++) {
+			for (size_t pos = 0; pos < len; pos++) {
+				bool is_7bit, is_7bit_without_cr;
+
+				memset(p, 'a', len);
+				p[pos] = c->octet;
+				is_7bit = octets_are_7bit(p, len);
+				is_7bit_without_cr = octets_are_7bit_without_cr(p, len);
+				ck_assert_msg(is_7bit == c->is_7bit,
+				    "%s at %zu of %zu octets, offset %zu: "
+				    "octets_are_7bit returned %d", c->name, pos, len,
+				    offset, is_7bit);
+				ck_assert_msg(is_7bit_without_cr == c->is_7bit_without_cr,
+				    "%s at %zu of %zu octets, offset %zu: "
+				    "octets_are_7bit_without_cr returned %d", c->name, pos,
+				    len, offset, is_7bit_without_cr);
+			}
+		}
+	}
+}
+END_TEST
+
+/* Only the len octets are tested, so a fault just past them is not seen.
+ * An empty run is 7-bit. */
+START_TEST(octets_length_bounds)
+{
+	const unsigned char text[] = "abcdefghijklmnopq\x80\r";
+
+	ck_assert(octets_are_7bit(text, 0));
+	ck_assert(octets_are_7bit_without_cr(text, 0));
+	ck_assert(octets_are_7bit(text, 17));
+	ck_assert(octets_are_7bit_without_cr(text, 17));
+	ck_assert(!octets_are_7bit(text, 18));
+	ck_assert(!octets_are_7bit_without_cr(text, 18));
+	ck_assert(octets_are_7bit(text + 18, 1));
+	ck_assert(!octets_are_7bit_without_cr(text + 18, 1));
+}
+END_TEST
+
 static int strmap_freed;
 
 static void
@@ -422,6 +499,12 @@ util_suite(void)
 	tcase_add_test(tc, strmap_remove_present_and_absent);
 	tcase_add_test(tc, strmap_remove_then_add_again);
 	tcase_add_test(tc, strmap_remove_among_many);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("octets");
+	tcase_add_loop_test(tc, octets_class_at_each_position, 0,
+	    (int)(sizeof(octets_cases) / sizeof(octets_cases[0])));
+	tcase_add_test(tc, octets_length_bounds);
 	suite_add_tcase(s, tc);
 	return s;
 }

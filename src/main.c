@@ -13,6 +13,9 @@
 
 #include <jansson.h>
 #include <openssl/x509v3.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "certs/directory.h"
 #include "certs/keystore.h"
@@ -102,6 +105,25 @@ smimegw_open(struct smimegw *gw, const char *config_path, char **error_r)
 	return 0;
 }
 
+/* Each created message passes through buffers of a few hundred KiB. With
+ * glibc's defaults, freeing them returns the memory to the kernel
+ * (munmap, or madvise at the top of a thread's arena), and the next
+ * message faults the pages back in: 8% of the CPU time of a sign + encrypt
+ * request with a 100 KiB attachment. Buffers up to 4 MiB therefore come
+ * from the arenas, which keep up to 8 MiB free at their top. Settings made
+ * through glibc's environment variables win. */
+static void
+smimegw_tune_malloc(void)
+{
+#ifdef __GLIBC__
+	if (getenv("GLIBC_TUNABLES") != NULL || getenv("MALLOC_TRIM_THRESHOLD_") != NULL ||
+	    getenv("MALLOC_MMAP_THRESHOLD_") != NULL)
+		return;
+	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
+#endif
+}
+
 /* Blocks SIGTERM and SIGINT in the calling thread, and so in every thread
  * it starts later, so that only smimegw_wait_for_stop() receives them.
  * A handler with pause() would miss a signal that the kernel delivers to
@@ -175,6 +197,7 @@ cmd_serve(const char *config_path)
 	server.base_url = gw.config->public_url;
 	server.session_state = "s1";
 
+	smimegw_tune_malloc();
 	smimegw_block_stop_signals(&stop_signals);
 	signal(SIGPIPE, SIG_IGN);
 	/* A write past a file size limit then fails with EFBIG instead of

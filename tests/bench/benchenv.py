@@ -179,6 +179,12 @@ class BenchEnv:
         self.counters = None
         self.bench_users = []  # (email, PEM path)
         self.daemon_serial = 0
+        # The daemons' stores stay until the end of the run: removing
+        # thousands of files slows the file creations that follow on some
+        # file systems (ext4 without a journal skips the inodes freed in the
+        # last minutes when it allocates one), which would charge one
+        # scenario's clean-up to the next.
+        self.stores = []
 
     # -- start and stop ---------------------------------------------------
 
@@ -210,6 +216,8 @@ class BenchEnv:
         return total
 
     def stop(self):
+        for store in self.stores:
+            shutil.rmtree(store, ignore_errors=True)
         if self.slapd is not None and self.slapd.poll() is None:
             self.slapd.send_signal(signal.SIGTERM)
             try:
@@ -377,6 +385,7 @@ class BenchEnv:
         self.daemon_serial += 1
         name = f"daemon{self.daemon_serial:03d}"
         store = os.path.join(self.store_dir, name + "-store")
+        self.stores.append(store)
         config = os.path.join(self.work, name + ".json")
         self.daemon_config(config, store, os.path.join(self.work, "smimegw.log"),
                            self.daemon_threads if threads is None else threads)
@@ -457,7 +466,7 @@ class Daemon:
         return cpu_times(self.pid)
 
     def stop(self):
-        """Stop with SIGTERM and remove the store."""
+        """Stop with SIGTERM; BenchEnv.stop removes the store."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -465,5 +474,4 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        shutil.rmtree(self.store, ignore_errors=True)
 

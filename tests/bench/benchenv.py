@@ -90,6 +90,12 @@ def read_status_kb(pid, field):
     raise RuntimeError(f"no {field} in /proc/{pid}/status")
 
 
+def filesystem_type(path):
+    """The type of the file system that holds path, as stat -f prints it
+    ("ext2/ext3" for ext4, "tmpfs", ...)."""
+    return run(["stat", "-f", "-c", "%T", path]).stdout.decode().strip()
+
+
 def cpu_times(pid, children=False):
     """Return the user and the system CPU time of PID in seconds, with
     those of its waited-for children when CHILDREN is set."""
@@ -179,12 +185,16 @@ class BenchEnv:
         self.counters = None
         self.bench_users = []  # (email, PEM path)
         self.daemon_serial = 0
-        # The daemons' stores stay until the end of the run: removing
-        # thousands of files slows the file creations that follow on some
-        # file systems (ext4 without a journal skips the inodes freed in the
-        # last minutes when it allocates one), which would charge one
-        # scenario's clean-up to the next.
+        # On disk, the daemons' stores stay until the end of the run:
+        # removing thousands of files slows the file creations that follow
+        # on some file systems (ext4 without a journal skips the inodes
+        # freed in the last minutes when it allocates one), which would
+        # charge one scenario's clean-up to the next. A store in memory
+        # (tmpfs) goes when its daemon stops: the stores of a whole run take
+        # gigabytes, and with them kept, later runs spent four times as much
+        # system CPU time per message.
         self.stores = []
+        self.stores_in_memory = filesystem_type(self.store_dir) == "tmpfs"
 
     # -- start and stop ---------------------------------------------------
 
@@ -390,7 +400,8 @@ class BenchEnv:
         self.daemon_config(config, store, os.path.join(self.work, "smimegw.log"),
                            self.daemon_threads if threads is None else threads)
         daemon = Daemon(os.path.join(self.build, "smimegw"), config, self.env["SMIMEGW_URL"],
-                        store, os.path.join(self.work, name + ".err"))
+                        store, os.path.join(self.work, name + ".err"),
+                        remove_store=self.stores_in_memory)
         daemon.start()
         return daemon
 
@@ -398,8 +409,9 @@ class BenchEnv:
 class Daemon:
     """One smimegw process with a store of its own, stopped by its PID."""
 
-    def __init__(self, binary, config, url, store, error_file):
+    def __init__(self, binary, config, url, store, error_file, remove_store=False):
         self.binary = binary
+        self.remove_store = remove_store
         self.error_file = error_file
         self.config = config
         self.url = url
@@ -466,7 +478,8 @@ class Daemon:
         return cpu_times(self.pid)
 
     def stop(self):
-        """Stop with SIGTERM; BenchEnv.stop removes the store."""
+        """Stop with SIGTERM, and remove the store if remove_store was
+        given (otherwise BenchEnv.stop does)."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -474,4 +487,6 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.remove_store:
+            shutil.rmtree(self.store, ignore_errors=True)
 

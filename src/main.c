@@ -106,12 +106,12 @@ smimegw_open(struct smimegw *gw, const char *config_path, char **error_r)
 }
 
 /* Each created message passes through buffers of a few hundred KiB. With
- * glibc's defaults, freeing them returns the memory to the kernel
- * (munmap, or madvise at the top of a thread's arena), and the next
- * message faults the pages back in: 8% of the CPU time of a sign + encrypt
- * request with a 100 KiB attachment. Buffers up to 4 MiB therefore come
- * from the arenas, which keep up to 8 MiB free at their top. Settings made
- * through glibc's environment variables win. */
+ * glibc's defaults, freeing them returns the pages to the kernel, and the
+ * next message faults them in again, which cost about 8% of the CPU time
+ * of a signed and encrypted message with a 100 KiB attachment. So buffers
+ * up to 4 MiB come from the arenas, which keep up to 8 MiB free at their
+ * top. Settings made through glibc's environment variables take
+ * precedence. */
 static void
 smimegw_tune_malloc(void)
 {

@@ -145,9 +145,9 @@ class Bench:
     # -- smimegw ----------------------------------------------------------
 
     def run_warm(self, scenario, connections=None, threads=None):
-        """One daemon: a warm-up that fills the caches, then a timed run.
-        connections and threads default to the options; threads 0 leaves
-        the daemon's own default."""
+        """Run one daemon: a warm-up that fills the caches, then a timed
+        run. connections and threads default to the options, and threads 0
+        leaves the daemon's own default."""
         options = self.options
         connections = connections or options.connections
         daemon = self.env.start_daemon(threads)
@@ -206,10 +206,10 @@ class Bench:
         return result
 
     def run_concurrency(self):
-        """The target scenario, warm, on daemons with their default number
-        of worker threads, at each of the --concurrency connection counts:
-        the main table's 4 threads and connections leave the CPUs idle while
-        requests wait for their fsync calls."""
+        """Run the target scenario warm on daemons with their default
+        number of worker threads, at each of the --concurrency connection
+        counts. The main table's 4 threads and connections leave the CPUs
+        idle while requests wait for their fsync calls."""
         scenario = next(s for s in SCENARIOS if s.name == TARGET_SCENARIO)
         runs = []
         for connections in self.options.concurrency:
@@ -423,10 +423,10 @@ def print_report(results):
                  f"{options['connections']} connections")]
         runs += [(r["rate"], f"default threads, {r['connections']} connections")
                  for r in concurrency or []]
-        for ours, how in runs:
+        for ours, setting in runs:
             of_limit = ours / target["cmslimit"]["rate"]
             times_openssl = ours / target["openssl"]["rate"]
-            print(f"- {TARGET_SCENARIO}, warm, {CORES} cores, {how}: {of_limit:.0%} of (a), "
+            print(f"- {TARGET_SCENARIO}, warm, {CORES} cores, {setting}: {of_limit:.0%} of (a), "
                   f"target at least 75%: {verdict(of_limit >= 0.75)}; {times_openssl:.1f} "
                   f"times (b), target at least 20: {verdict(times_openssl >= 20)}")
         ours_cpu, limit_cpu = target["warm"]["cpu_ms"], target["cmslimit"]["cpu_ms"]

@@ -91,8 +91,8 @@ def read_status_kb(pid, field):
 
 
 def filesystem_type(path):
-    """The type of the file system that holds path, as stat -f prints it
-    ("ext2/ext3" for ext4, "tmpfs", ...)."""
+    """Return the type of the file system that contains path, as stat -f
+    prints it ("ext2/ext3" for ext4, "tmpfs", ...)."""
     return run(["stat", "-f", "-c", "%T", path]).stdout.decode().strip()
 
 
@@ -185,14 +185,14 @@ class BenchEnv:
         self.counters = None
         self.bench_users = []  # (email, PEM path)
         self.daemon_serial = 0
-        # On disk, the daemons' stores stay until the end of the run:
-        # removing thousands of files slows the file creations that follow
-        # on some file systems (ext4 without a journal skips the inodes
-        # freed in the last minutes when it allocates one), which would
-        # charge one scenario's clean-up to the next. A store in memory
-        # (tmpfs) goes when its daemon stops: the stores of a whole run take
-        # gigabytes, and with them kept, later runs spent four times as much
-        # system CPU time per message.
+        # On disk, the daemons' stores stay until the end of the run. On
+        # some file systems, removing thousands of files slows the file
+        # creations that follow: ext4 without a journal skips the inodes
+        # freed in the last minutes when it allocates one. That would charge
+        # one scenario's clean-up to the next. A store in memory (tmpfs) is
+        # removed when its daemon stops, because with the stores of a whole
+        # run kept there, later runs spent four times as much system CPU
+        # time per message.
         self.stores = []
         self.stores_in_memory = filesystem_type(self.store_dir) == "tmpfs"
 
@@ -390,8 +390,8 @@ class BenchEnv:
             json.dump(config, file, indent=2)
 
     def start_daemon(self, threads=None):
-        """Start a daemon with a new store; threads as in daemon_config,
-        None for the number given to the constructor."""
+        """Start a daemon with a new store. threads is as in daemon_config,
+        or None for the number given to the constructor."""
         self.daemon_serial += 1
         name = f"daemon{self.daemon_serial:03d}"
         store = os.path.join(self.store_dir, name + "-store")

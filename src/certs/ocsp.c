@@ -182,7 +182,7 @@ ocsp_query_get_url(const struct ocsp_query *q, const char *responder_url)
 		strbuf_appendc(&url, '/');
 	for (const unsigned char *p = b64; *p != '\0'; p++) {
 		if (*p == '+' || *p == '/' || *p == '=')
-			strbuf_printf(&url, "%%%02X", *p);
+			hex_append_escape(&url, '%', *p, true);
 		else
 			strbuf_appendc(&url, (char)*p);
 	}

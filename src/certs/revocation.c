@@ -14,6 +14,7 @@
 #include "certs/crl.h"
 #include "certs/ocsp.h"
 #include "certs/validate.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
@@ -402,13 +403,13 @@ revocation_issuer_id(X509 *issuer)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
-	struct strbuf sb = STRBUF_INIT;
+	char *id;
 
 	if (X509_digest(issuer, EVP_sha256(), md, &md_len) != 1)
 		abort();
-	for (unsigned int i = 0; i < md_len; i++)
-		strbuf_printf(&sb, "%02x", md[i]);
-	return strbuf_detach(&sb, NULL);
+	id = xmalloc(2 * md_len + 1);
+	hex_encode(id, md, md_len, false);
+	return id;
 }
 
 /* Looks cert up in the CRL from url (or directory's CA entry when url is

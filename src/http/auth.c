@@ -13,6 +13,7 @@
 
 #include "certs/directory.h"
 #include "config.h"
+#include "util/hex.h"
 #include "util/ldapconn.h"
 #include "util/xmalloc.h"
 
@@ -51,8 +52,7 @@ auth_account_id(const char *email)
 	SHA256((const unsigned char *)lower, strlen(lower), digest);
 	free(lower);
 	id[0] = 'A';
-	for (int i = 0; i < 12; i++)
-		snprintf(id + 1 + 2 * i, 3, "%02x", digest[i]);
+	hex_encode(id + 1, digest, 12, false);
 	return id;
 }
 

@@ -17,6 +17,7 @@
 #include "jmap/jmap.h"
 #include "jmap/server.h"
 #include "store/store.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
@@ -288,7 +289,7 @@ http_content_disposition(const char *name)
 			    (*p >= '0' && *p <= '9') || strchr("!#$&+-.^_`|~", *p) != NULL)
 				strbuf_appendc(&sb, (char)*p);
 			else
-				strbuf_printf(&sb, "%%%02X", *p);
+				hex_append_escape(&sb, '%', *p, true);
 		}
 	}
 	return strbuf_detach(&sb, NULL);

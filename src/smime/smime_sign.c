@@ -18,6 +18,7 @@
 #include <openssl/x509.h>
 
 #include "smime/smime_internal.h"
+#include "util/hex.h"
 #include "util/xmalloc.h"
 
 /* Number of random octets in a boundary. 16 octets give 128 bits, written as
@@ -239,6 +240,7 @@ sign_make_boundary(const char *entity, size_t entity_len, char *boundary,
     size_t size, char **error_r)
 {
 	unsigned char octets[SIGN_BOUNDARY_RANDOM];
+	char hex[2 * SIGN_BOUNDARY_RANDOM + 1];
 
 	for (int attempt = 0; attempt < SIGN_BOUNDARY_ATTEMPTS; attempt++) {
 		if (RAND_bytes(octets, sizeof(octets)) != 1) {
@@ -246,9 +248,8 @@ sign_make_boundary(const char *entity, size_t entity_len, char *boundary,
 			return -1;
 		}
 
-		size_t n = (size_t)snprintf(boundary, size, "=_smime_");
-		for (size_t i = 0; i < sizeof(octets) && n + 2 < size; i++)
-			n += (size_t)snprintf(boundary + n, size - n, "%02x", octets[i]);
+		hex_encode(hex, octets, sizeof(octets), false);
+		snprintf(boundary, size, "=_smime_%s", hex);
 		if (memmem(entity, entity_len, boundary, strlen(boundary)) == NULL)
 			return 0;
 	}

@@ -1,8 +1,10 @@
-/* Unit tests of http/: the failed-login rate limit per client address. */
+/* Unit tests of http/: the failed-login rate limit per client address, and
+ * account ids. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "http/auth.h"
 #include "http/ratelimit.h"
 
 /* 3 failures per 60 seconds, 4 addresses tracked. */
@@ -109,11 +111,26 @@ START_TEST(ratelimit_expired_entry_reused)
 }
 END_TEST
 
+/* The id names the account's folder in the store, so it must never change:
+ * "A" and the first 12 octets of SHA-256("alice@corp.example") in hex. */
+START_TEST(account_id_fixed_and_case_blind)
+{
+	char *id = auth_account_id("alice@corp.example");
+	char *upper = auth_account_id("Alice@CORP.example");
+
+	ck_assert_str_eq(id, "A169009fb11749df0226aeb61");
+	ck_assert_str_eq(upper, id);
+	free(upper);
+	free(id);
+}
+END_TEST
+
 static Suite *
 http_suite(void)
 {
 	Suite *s = suite_create("http");
 	TCase *tc = tcase_create("ratelimit");
+	TCase *ids = tcase_create("account_id");
 
 	tcase_add_test(tc, ratelimit_locks_after_max_failures);
 	tcase_add_test(tc, ratelimit_unlocks_after_window);
@@ -122,6 +139,8 @@ http_suite(void)
 	tcase_add_test(tc, ratelimit_full_table_replaces_oldest);
 	tcase_add_test(tc, ratelimit_expired_entry_reused);
 	suite_add_tcase(s, tc);
+	tcase_add_test(ids, account_id_fixed_and_case_blind);
+	suite_add_tcase(s, ids);
 	return s;
 }
 

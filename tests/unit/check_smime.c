@@ -156,6 +156,12 @@ split_signed(const struct strbuf *out, const char *micalg,
 	ck_assert_ptr_nonnull(quote);
 	ck_assert_int_lt(quote - start, (long)sizeof(boundary));
 	snprintf(boundary, sizeof(boundary), "%.*s", (int)(quote - start), start);
+	/* "=_smime_" and 16 random octets as lower-case hex digits. */
+	ck_assert_uint_eq(strlen(boundary), 8 + 32);
+	ck_assert_msg(strncmp(boundary, "=_smime_", 8) == 0,
+	    "boundary \"%s\" does not start with =_smime_", boundary);
+	ck_assert_msg(strspn(boundary + 8, "0123456789abcdef") == 32,
+	    "boundary \"%s\" does not end in 32 hex digits", boundary);
 	ck_assert_msg(strncmp(quote, "\"\r\n\r\n", 5) == 0,
 	    "the boundary parameter does not end the header");
 

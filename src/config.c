@@ -71,10 +71,11 @@ config_object(struct config_parser *p, json_t *parent, const char *where,
 {
 	json_t *v = json_object_get(parent, key);
 
-	if (v == NULL || json_is_null(v))
+	if (v == NULL)
 		return NULL;
 	if (!json_is_object(v)) {
-		config_fail(p, "option \"%s.%s\" must be an object", where, key);
+		config_fail(p, "option \"%s%s%s\" must be an object", where,
+		    *where != '\0' ? "." : "", key);
 		return NULL;
 	}
 	return v;
@@ -86,11 +87,12 @@ config_string(struct config_parser *p, json_t *parent, const char *where,
 {
 	json_t *v = json_object_get(parent, key);
 
-	if (v == NULL || json_is_null(v))
+	if (v == NULL)
 		return xstrdup(def);
 	if (!json_is_string(v) || json_string_length(v) == 0 ||
 	    strlen(json_string_value(v)) != json_string_length(v)) {
-		config_fail(p, "option \"%s.%s\" must be a non-empty string", where, key);
+		config_fail(p, "option \"%s%s%s\" must be a non-empty string",
+		    where, *where != '\0' ? "." : "", key);
 		return xstrdup(def);
 	}
 	return xstrdup(json_string_value(v));
@@ -116,10 +118,11 @@ config_bool(struct config_parser *p, json_t *parent, const char *where,
 {
 	json_t *v = json_object_get(parent, key);
 
-	if (v == NULL || json_is_null(v))
+	if (v == NULL)
 		return def;
 	if (!json_is_boolean(v)) {
-		config_fail(p, "option \"%s.%s\" must be true or false", where, key);
+		config_fail(p, "option \"%s%s%s\" must be true or false", where,
+		    *where != '\0' ? "." : "", key);
 		return def;
 	}
 	return json_is_true(v);
@@ -131,12 +134,12 @@ config_int(struct config_parser *p, json_t *parent, const char *where,
 {
 	json_t *v = json_object_get(parent, key);
 
-	if (v == NULL || json_is_null(v))
+	if (v == NULL)
 		return def;
 	if (!json_is_integer(v) || json_integer_value(v) < min ||
 	    json_integer_value(v) > max) {
-		config_fail(p, "option \"%s.%s\" must be an integer from %lld to %lld",
-		    where, key, min, max);
+		config_fail(p, "option \"%s%s%s\" must be an integer from %lld to %lld",
+		    where, *where != '\0' ? "." : "", key, min, max);
 		return def;
 	}
 	return json_integer_value(v);
@@ -154,10 +157,11 @@ config_strings(struct config_parser *p, json_t *parent, const char *where,
 	json_t *v;
 
 	*count_r = 0;
-	if (arr == NULL || json_is_null(arr))
+	if (arr == NULL)
 		return NULL;
 	if (!json_is_array(arr)) {
-		config_fail(p, "option \"%s.%s\" must be an array of strings", where, key);
+		config_fail(p, "option \"%s%s%s\" must be an array of strings",
+		    where, *where != '\0' ? "." : "", key);
 		return NULL;
 	}
 	out = xcalloc(json_array_size(arr) + 1, sizeof(*out));
@@ -439,7 +443,7 @@ config_parse_directory_revocation(struct config_parser *p, json_t *dirs,
 		char where[64];
 
 		c->directory_revocation[i] = c->revocation_policy;
-		if (r == NULL || json_is_null(r))
+		if (r == NULL)
 			continue;
 		snprintf(where, sizeof(where), "directories[%zu].revocation", i);
 		if (!json_is_object(r)) {

@@ -433,6 +433,9 @@ def print_report(results):
         print(f"  CPU time per message, which other load disturbs less than rates: smimegw "
               f"{ours_cpu:.2f} ms, (a) {limit_cpu:.2f} ms, so (a) needs "
               f"{limit_cpu / ours_cpu:.0%} of smimegw's CPU time")
+    else:
+        print(f"- {TARGET_SCENARIO} did not run (see --scenarios), so the throughput targets "
+              "are not judged")
     worst = max((s["cold"]["ldap_searches"] + s["cold"]["ldap_binds"], name)
                 for name, s in results["scenarios"].items()) if results["scenarios"] else None
     if worst:
@@ -440,6 +443,8 @@ def print_report(results):
               f"message, in {worst[1]}; target at most 2 round trips per directory, one "
               f"directory here: {verdict(worst[0] <= 2)}")
     memory = results.get("memory")
+    if not memory:
+        print("- memory: not run (--memory-requests 0)")
     if memory:
         rss = [kb for kb in memory["rss_kb"] if kb >= 0]
         print(f"- memory: {memory['requests']} requests at {memory['rate']:.0f} msg/s, "
@@ -453,6 +458,18 @@ def print_report(results):
             flat = max(rss[2:]) <= rss[1] + 1024
             print(f"  flat after the first {memory['requests'] // 10} requests (no later "
                   f"sample more than 1 MiB above {rss[1] / 1024:.1f} MiB): {verdict(flat)}")
+
+
+def connection_counts(value):
+    """Parse --concurrency: comma-separated positive integers, or 0."""
+    try:
+        counts = [int(n) for n in value.split(",")]
+    except ValueError:
+        counts = [-1]
+    if any(n < 0 for n in counts):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated connection counts such as 4,8,16, or 0: {value!r}")
+    return [n for n in counts if n > 0]
 
 
 def parse_args():
@@ -472,11 +489,11 @@ def parse_args():
                         help="keep-alive connections of the warm runs (default 2 per CPU)")
     parser.add_argument("--threads", type=int, default=4,
                         help="worker threads of the daemon, listen.threads (default 4)")
-    parser.add_argument("--concurrency", default="4,8,16",
-                        type=lambda v: [int(n) for n in v.split(",") if n and n != "0"],
+    parser.add_argument("--concurrency", default="4,8,16", type=connection_counts,
                         help="connection counts of the extra warm runs of "
                         f"{TARGET_SCENARIO} on daemons with their default number of "
-                        "worker threads (default 4,8,16; 0 skips them)")
+                        "worker threads, made only when that scenario runs "
+                        "(default 4,8,16; 0 skips them)")
     parser.add_argument("--store-dir",
                         help="folder for the daemons' stores (default: the work folder); "
                         "a tmpfs folder such as /dev/shm shows what the store's fsync "
@@ -484,7 +501,8 @@ def parse_args():
     parser.add_argument("--warmup-requests", type=int, default=50,
                         help="requests before each timed warm run (default 50)")
     parser.add_argument("--memory-requests", type=int,
-                        help="requests of the memory run (default 10000; 0 skips it)")
+                        help=f"requests of the memory run, always of {TARGET_SCENARIO} "
+                        "whatever --scenarios says (default 10000; 0 skips it)")
     parser.add_argument("--bench-users", type=int, default=100 * CORES,
                         help="bench users added to the directory (default 100 per CPU)")
     parser.add_argument("--scenarios", type=lambda v: v.split(","),

@@ -119,7 +119,7 @@ chaincache_get(struct chaincache *c, const char *key, time_t now,
 	char *error = NULL;
 	void *value = NULL;
 
-	if (c->ttl == 0) {
+	if (c->ttl <= 0) {
 		atomic_fetch_add(&c->misses, 1);
 		return CHAINCACHE_VERIFY_ONLY;
 	}

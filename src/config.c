@@ -456,10 +456,34 @@ config_parse_directory_revocation(struct config_parser *p, json_t *dirs,
 	}
 }
 
+/* Reads "auth.loginLimit"; auth may be NULL. */
+static void
+config_parse_login_limit(struct config_parser *p, json_t *auth, struct config *c)
+{
+	static const char *const keys[] = {
+		"maxFailures", "windowSeconds", "trackedAddresses", NULL
+	};
+	json_t *l = config_object(p, auth, "auth", "loginLimit");
+	struct http_login_limit *out = &c->login_limit;
+
+	if (l != NULL)
+		config_check_keys(p, "auth.loginLimit", l, keys);
+	out->max_failures = (unsigned)config_int(p, l, "auth.loginLimit", "maxFailures",
+	    HTTP_LOGIN_DEFAULT_MAX_FAILURES, 1, 1000000);
+	out->window_seconds = (unsigned)config_int(p, l, "auth.loginLimit",
+	    "windowSeconds", HTTP_LOGIN_DEFAULT_WINDOW_SECONDS, 1, 86400);
+	/* The table is searched linearly under one lock on every request with
+	 * credentials, so its maximum is far below that of the caches. */
+	out->tracked_addresses = (size_t)config_int(p, l, "auth.loginLimit",
+	    "trackedAddresses", HTTP_LOGIN_DEFAULT_TRACKED_ADDRESSES, 1, 65536);
+}
+
 static void
 config_parse_auth(struct config_parser *p, json_t *root, struct config *c)
 {
-	static const char *const auth_keys[] = { "ldap", "bearerTokens", NULL };
+	static const char *const auth_keys[] = {
+		"ldap", "bearerTokens", "loginLimit", NULL
+	};
 	static const char *const ldap_keys[] = { "directory", "filter", NULL };
 	static const char *const bearer_keys[] = { "tokenFile", "account", "senders", NULL };
 	json_t *auth = config_object(p, root, "", "auth");
@@ -467,6 +491,7 @@ config_parse_auth(struct config_parser *p, json_t *root, struct config *c)
 	size_t i;
 
 	c->auth_filter = xstrdup("(|(mail=%s)(uid=%s))");
+	config_parse_login_limit(p, auth, c);
 	if (auth == NULL)
 		return;
 	config_check_keys(p, "auth", auth, auth_keys);

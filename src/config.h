@@ -9,6 +9,7 @@
 
 #include "certs/directory.h"
 #include "certs/revocation.h"
+#include "http/server.h"
 #include "jmap/jmap.h"
 #include "smime/smime.h"
 #include "util/log.h"
@@ -62,6 +63,7 @@ struct config {
 	size_t bearer_count;
 	struct config_sender_grant *grants;
 	size_t grant_count;
+	struct http_login_limit login_limit;
 
 	struct smime_options smime;
 	bool encrypt_to_self;

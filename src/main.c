@@ -204,7 +204,7 @@ cmd_serve(const char *config_path)
 	 * killing the daemon. */
 	signal(SIGXFSZ, SIG_IGN);
 	if (http_server_start(&server, auth, gw.config->listen_address, gw.config->listen_port,
-	    gw.config->threads, &http, &error) < 0)
+	    gw.config->threads, &gw.config->login_limit, &http, &error) < 0)
 		goto fail;
 	log_info("smimegw started version=%s listen=%s:%u url=%s directories=%zu signing_keys=%zu",
 	    SMIMEGW_VERSION, gw.config->listen_address, gw.config->listen_port,

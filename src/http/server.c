@@ -22,16 +22,6 @@
 #include "util/strbuf.h"
 #include "util/xmalloc.h"
 
-/* Failed logins (wrong password, unknown user or token) that one client
- * address may make in one window. After that, requests with credentials
- * from that address get 429 until the window ends, without a check of the
- * credentials. The table of addresses has a fixed size.
- * TODO: make the two numbers configuration options: clients behind one
- * proxy share its address and so its limit. */
-#define HTTP_LOGIN_MAX_FAILURES 20
-#define HTTP_LOGIN_WINDOW_SECONDS 60
-#define HTTP_LOGIN_MAX_ADDRESSES 1024
-
 /* Request header limits, checked before anything else: at most this many
  * header fields, and the request line and all fields together must fit in
  * libmicrohttpd's memory pool of a connection. */
@@ -51,7 +41,8 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	struct jmap_server *jmap;
 	struct auth *auth;
-	struct ratelimit *login_limit;
+	struct http_login_limit login_limit;
+	struct ratelimit *login_failures;	/* per client address */
 	atomic_ulong next_request;
 	atomic_uint active_requests;
 	atomic_uint active_uploads;
@@ -410,7 +401,7 @@ http_dispatch(struct http_server *srv, struct MHD_Connection *conn,
 		    "the request is larger than maxSizeRequest");
 	}
 	if (authorization != NULL) {
-		unsigned wait = ratelimit_check(srv->login_limit, req->address, time(NULL));
+		unsigned wait = ratelimit_check(srv->login_failures, req->address, time(NULL));
 
 		if (wait > 0) {
 			log_debug("login rejected request=%s address=%s reason=\"too many failed logins\" retry_after=%u",
@@ -439,9 +430,10 @@ http_dispatch(struct http_server *srv, struct MHD_Connection *conn,
 		log_warn("authentication failed request=%s address=%s path=%s reason=\"%s\"",
 		    req->id, req->address, url, error);
 		free(error);
-		if (ratelimit_fail(srv->login_limit, req->address, time(NULL)))
-			log_warn("logins locked address=%s failures=%d window_seconds=%d",
-			    req->address, HTTP_LOGIN_MAX_FAILURES, HTTP_LOGIN_WINDOW_SECONDS);
+		if (ratelimit_fail(srv->login_failures, req->address, time(NULL)))
+			log_warn("logins locked address=%s failures=%u window_seconds=%u",
+			    req->address, srv->login_limit.max_failures,
+			    srv->login_limit.window_seconds);
 		return http_problem(conn, MHD_HTTP_UNAUTHORIZED, "about:blank",
 		    "invalid credentials: check the user name and directory password, or the bearer token");
 	}
@@ -597,6 +589,7 @@ http_request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 int
 http_server_start(struct jmap_server *jmap, struct auth *auth,
     const char *address, unsigned port, unsigned threads,
+    const struct http_login_limit *login_limit,
     struct http_server **server_r, char **error_r)
 {
 	struct http_server *srv = xcalloc(1, sizeof(*srv));
@@ -611,8 +604,9 @@ http_server_start(struct jmap_server *jmap, struct auth *auth,
 	}
 	srv->jmap = jmap;
 	srv->auth = auth;
-	srv->login_limit = ratelimit_new(HTTP_LOGIN_MAX_FAILURES, HTTP_LOGIN_WINDOW_SECONDS,
-	    HTTP_LOGIN_MAX_ADDRESSES);
+	srv->login_limit = *login_limit;
+	srv->login_failures = ratelimit_new(login_limit->max_failures,
+	    login_limit->window_seconds, login_limit->tracked_addresses);
 	atomic_store(&http_stopping, false);
 	/* MHD_USE_ITC lets http_server_stop stop the listening socket first.
 	 * poll() rather than epoll: libmicrohttpd 0.9.75 can abort ("Failed to
@@ -631,7 +625,7 @@ http_server_start(struct jmap_server *jmap, struct auth *auth,
 	if (srv->daemon == NULL) {
 		*error_r = xasprintf("listening on %s:%u failed (port in use or no permission)",
 		    address, port);
-		ratelimit_free(srv->login_limit);
+		ratelimit_free(srv->login_failures);
 		free(srv);
 		return -1;
 	}
@@ -671,6 +665,6 @@ http_server_stop(struct http_server *srv)
 	MHD_stop_daemon(srv->daemon);
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);
-	ratelimit_free(srv->login_limit);
+	ratelimit_free(srv->login_failures);
 	free(srv);
 }

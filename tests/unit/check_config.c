@@ -94,6 +94,9 @@ START_TEST(config_minimal_uses_defaults)
 	ck_assert_uint_eq(c->limits.max_objects_in_set, 100);
 	ck_assert_uint_eq(c->directory_count, 0);
 	ck_assert_str_eq(c->auth_filter, "(|(mail=%s)(uid=%s))");
+	ck_assert_uint_eq(c->login_limit.max_failures, 20);
+	ck_assert_uint_eq(c->login_limit.window_seconds, 60);
+	ck_assert_uint_eq(c->login_limit.tracked_addresses, 1024);
 	free(anchor);
 	free(store);
 	config_free(c);
@@ -200,6 +203,32 @@ static const struct {
 	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"ldap\": {\"directory\": \"nope\"}}}", "auth.ldap.directory" },
 	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"bearerTokens\": [{\"tokenFile\": \"missing\", \"account\": \"a@b\"}]}}",
 	  "auth.bearerTokens[0]" },
+	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"loginLimit\": null}}",
+	  "\"auth.loginLimit\" must be an object" },
+	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"loginLimit\": 20}}",
+	  "\"auth.loginLimit\" must be an object" },
+	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"loginLimit\": {\"maxFailure\": 5}}}",
+	  "unknown option \"auth.loginLimit.maxFailure\"" },
+	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"loginLimit\": {\"maxFailures\": 0}}}",
+	  "\"auth.loginLimit.maxFailures\" must be an integer from 1 to 1000000" },
+	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"loginLimit\": {\"maxFailures\": 1000001}}}",
+	  "\"auth.loginLimit.maxFailures\" must be an integer from 1 to 1000000" },
+	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"loginLimit\": {\"maxFailures\": \"20\"}}}",
+	  "\"auth.loginLimit.maxFailures\" must be an integer from 1 to 1000000" },
+	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"loginLimit\": {\"maxFailures\": null}}}",
+	  "\"auth.loginLimit.maxFailures\" must be an integer from 1 to 1000000" },
+	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"loginLimit\": {\"windowSeconds\": 0}}}",
+	  "\"auth.loginLimit.windowSeconds\" must be an integer from 1 to 86400" },
+	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"loginLimit\": {\"windowSeconds\": 86401}}}",
+	  "\"auth.loginLimit.windowSeconds\" must be an integer from 1 to 86400" },
+	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"loginLimit\": {\"windowSeconds\": 1.5}}}",
+	  "\"auth.loginLimit.windowSeconds\" must be an integer from 1 to 86400" },
+	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"loginLimit\": {\"trackedAddresses\": 0}}}",
+	  "\"auth.loginLimit.trackedAddresses\" must be an integer from 1 to 65536" },
+	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"loginLimit\": {\"trackedAddresses\": 65537}}}",
+	  "\"auth.loginLimit.trackedAddresses\" must be an integer from 1 to 65536" },
+	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"loginLimit\": {\"trackedAddresses\": true}}}",
+	  "\"auth.loginLimit.trackedAddresses\" must be an integer from 1 to 65536" },
 	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"trust\": {\"anchors\": [\"s\"]}}", "duplicate" },
 	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"limits\": {\"maxObjectsInSet\": 0}}", "limits.maxObjectsInSet" },
 };
@@ -252,6 +281,39 @@ START_TEST(config_trust_chain_cache_options)
 	ck_assert_msg(c != NULL, "%s", error);
 	ck_assert_uint_eq(c->chain_cache_size, 1000000);
 	ck_assert_int_eq(c->chain_cache_ttl, 86400);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(config_auth_login_limit_options)
+{
+	char *error = NULL;
+	struct config *c = config_from_text("{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": "
+	    "{\"loginLimit\": {\"maxFailures\": 1, \"windowSeconds\": 1, "
+	    "\"trackedAddresses\": 1}}}", &error);
+
+	ck_assert_msg(c != NULL, "%s", error);
+	ck_assert_uint_eq(c->login_limit.max_failures, 1);
+	ck_assert_uint_eq(c->login_limit.window_seconds, 1);
+	ck_assert_uint_eq(c->login_limit.tracked_addresses, 1);
+	config_free(c);
+
+	c = config_from_text("{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": "
+	    "{\"loginLimit\": {\"maxFailures\": 1000000, \"windowSeconds\": 86400, "
+	    "\"trackedAddresses\": 65536}}}", &error);
+	ck_assert_msg(c != NULL, "%s", error);
+	ck_assert_uint_eq(c->login_limit.max_failures, 1000000);
+	ck_assert_uint_eq(c->login_limit.window_seconds, 86400);
+	ck_assert_uint_eq(c->login_limit.tracked_addresses, 65536);
+	config_free(c);
+
+	/* One option set, the others keep their defaults. */
+	c = config_from_text("{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": "
+	    "{\"loginLimit\": {\"maxFailures\": 200}}}", &error);
+	ck_assert_msg(c != NULL, "%s", error);
+	ck_assert_uint_eq(c->login_limit.max_failures, 200);
+	ck_assert_uint_eq(c->login_limit.window_seconds, 60);
+	ck_assert_uint_eq(c->login_limit.tracked_addresses, 1024);
 	config_free(c);
 }
 END_TEST
@@ -313,6 +375,7 @@ config_suite(void)
 	    (int)(sizeof(config_invalid_cases) / sizeof(config_invalid_cases[0])));
 	tcase_add_test(tc, config_directory_cache_options);
 	tcase_add_test(tc, config_trust_chain_cache_options);
+	tcase_add_test(tc, config_auth_login_limit_options);
 	tcase_add_test(tc, config_short_bearer_token_rejected);
 	tcase_add_test(tc, config_group_readable_secret_rejected);
 	tcase_add_test(tc, config_missing_file_names_path);

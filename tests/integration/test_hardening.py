@@ -635,9 +635,10 @@ class AuthenticationTest(unittest.TestCase):
 
 class FailedLoginTest(unittest.TestCase):
     """Failed logins are logged with the user and the client address but
-    without the password, and after 20 failures within a minute an address
-    gets 429 until the minute ends. A daemon of its own keeps the lock away
-    from the other tests, which all come from 127.0.0.1."""
+    without the password, and after 20 failures within a minute (the
+    defaults of auth.loginLimit) an address gets 429 until the minute ends.
+    A daemon of its own keeps the lock away from the other tests, which all
+    come from 127.0.0.1."""
 
     MAX_FAILURES = 20
 
@@ -716,6 +717,68 @@ class FailedLoginTest(unittest.TestCase):
         log = self.daemon.read_output()
         self.assertIn("unknown bearer token", log)
         self.assertNotIn(token, log)
+
+
+class LoginLimitOptionTest(unittest.TestCase):
+    """auth.loginLimit replaces the defaults that FailedLoginTest checks. Its
+    daemon locks an address after 3 failures for a window of 4 seconds, and
+    its table has room for one address, so a failure from a second address
+    ends the lock of the first."""
+
+    MAX_FAILURES = 3
+    WINDOW_SECONDS = 4
+
+    @classmethod
+    def setUpClass(cls):
+        limit = {"maxFailures": cls.MAX_FAILURES, "windowSeconds": cls.WINDOW_SECONDS,
+                 "trackedAddresses": 1}
+        cls.daemon = DerivedDaemon("login-limit",
+                                   lambda c: c.setdefault("auth", {}).update(loginLimit=limit))
+        cls.daemon.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        status = cls.daemon.stop()
+        if status != 0:
+            raise AssertionError(f"smimegw exited with {status}: {cls.daemon.read_output()[-2000:]}")
+
+    def login(self, password, source):
+        raw = f"{ENV['ALICE_EMAIL']}:{password}".encode()
+        resp = quick_request(self.daemon.port, "GET", "/.well-known/jmap",
+                             authorization="Basic " + base64.b64encode(raw).decode(),
+                             timeout=30, source=source)
+        self.assertIsNotNone(resp, f"no response to a login from {source}")
+        return resp
+
+    def lock(self, source):
+        for i in range(self.MAX_FAILURES):
+            resp = self.login("Wrong-" + uuid.uuid4().hex, source)
+            self.assertEqual(resp.status, 401, f"attempt {i + 1} from {source}")
+
+    def test_lock_after_max_failures_until_window_ends(self):
+        source = "127.0.0.5"
+        self.lock(source)
+
+        resp = self.login(ENV["ALICE_PASSWORD"], source)
+        self.assertEqual(resp.status, 429)
+        retry_after = int(resp.headers["retry-after"])
+        self.assertGreater(retry_after, 0)
+        self.assertLessEqual(retry_after, self.WINDOW_SECONDS)
+        self.assertIn(f"logins locked address={source} failures={self.MAX_FAILURES} "
+                      f"window_seconds={self.WINDOW_SECONDS}", self.daemon.read_output())
+
+        # The daemon counts whole seconds, so one more second is sure to end
+        # the window.
+        time.sleep(retry_after + 1)
+        self.assertEqual(self.login(ENV["ALICE_PASSWORD"], source).status, 200)
+
+    def test_full_table_drops_locked_address(self):
+        locked, other = "127.0.0.6", "127.0.0.7"
+        self.lock(locked)
+        self.assertEqual(self.login(ENV["ALICE_PASSWORD"], locked).status, 429)
+
+        self.assertEqual(self.login("Wrong-" + uuid.uuid4().hex, other).status, 401)
+        self.assertEqual(self.login(ENV["ALICE_PASSWORD"], locked).status, 200)
 
 
 class IsolationTest(unittest.TestCase):

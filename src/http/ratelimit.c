@@ -1,30 +1,34 @@
-/* Failed-login counting per client address, in a fixed-size table that a
- * mutex guards. */
+/* Failed-login counting per client address: a strmap from addresses to
+ * entries and a list of the entries in the order their windows started,
+ * under one mutex. */
 #include "http/ratelimit.h"
 
+#include <assert.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/strmap.h"
 #include "util/xmalloc.h"
 
 /* Long enough for any IPv6 address in text form (INET6_ADDRSTRLEN). */
 #define RATELIMIT_ADDRESS_MAX 46
 
 struct ratelimit_entry {
-	char address[RATELIMIT_ADDRESS_MAX];
+	char address[RATELIMIT_ADDRESS_MAX];	/* the key, truncated */
 	time_t window_start;
 	unsigned failures;
-	bool used;
+	struct ratelimit_entry *prev, *next;	/* in the order windows started */
 };
 
 struct ratelimit {
 	pthread_mutex_t lock;
 	unsigned max_failures;
 	time_t window;
-	struct ratelimit_entry *entries;
+	size_t max_entries;
 	size_t entry_count;
+	struct strmap *by_address;	/* address -> entry, which the list owns */
+	struct ratelimit_entry *oldest, *newest;	/* ends of the list */
 };
 
 struct ratelimit *
@@ -35,21 +39,40 @@ ratelimit_new(unsigned max_failures, unsigned window_seconds, size_t max_entries
 	pthread_mutex_init(&limit->lock, NULL);
 	limit->max_failures = max_failures > 0 ? max_failures : 1;
 	limit->window = window_seconds > 0 ? (time_t)window_seconds : 1;
-	limit->entry_count = max_entries > 0 ? max_entries : 1;
-	limit->entries = xcalloc(limit->entry_count, sizeof(*limit->entries));
+	limit->max_entries = max_entries > 0 ? max_entries : 1;
+	limit->by_address = strmap_new();
 	return limit;
 }
 
 void
 ratelimit_free(struct ratelimit *limit)
 {
+	struct ratelimit_entry *e, *next;
+
 	if (limit == NULL)
 		return;
+	for (e = limit->oldest; e != NULL; e = next) {
+		next = e->next;
+		free(e);
+	}
+	strmap_free(limit->by_address, NULL);
 	pthread_mutex_destroy(&limit->lock);
-	free(limit->entries);
 	free(limit);
 }
 
+/* Copies the first RATELIMIT_ADDRESS_MAX - 1 bytes of address into key,
+ * the part that identifies an address. */
+static void
+ratelimit_key(const char *address, char key[RATELIMIT_ADDRESS_MAX])
+{
+	size_t length = strnlen(address, RATELIMIT_ADDRESS_MAX - 1);
+
+	memcpy(key, address, length);
+	key[length] = '\0';
+}
+
+/* A window whose start is in the future counts as expired, so that a clock
+ * set back cannot lock an address for longer than one window. */
 static bool
 ratelimit_expired(const struct ratelimit *limit, const struct ratelimit_entry *e,
     time_t now)
@@ -57,45 +80,85 @@ ratelimit_expired(const struct ratelimit *limit, const struct ratelimit_entry *e
 	return now - e->window_start >= limit->window || now < e->window_start;
 }
 
-/* Returns the entry of address, or NULL. */
-static struct ratelimit_entry *
-ratelimit_find(struct ratelimit *limit, const char *address)
+static void
+ratelimit_unlink(struct ratelimit *limit, struct ratelimit_entry *e)
 {
-	for (size_t i = 0; i < limit->entry_count; i++) {
-		struct ratelimit_entry *e = &limit->entries[i];
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		limit->oldest = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	else
+		limit->newest = e->prev;
+	e->prev = e->next = NULL;
+}
 
-		if (e->used && strncmp(e->address, address, sizeof(e->address) - 1) == 0)
-			return e;
-	}
+static void
+ratelimit_append(struct ratelimit *limit, struct ratelimit_entry *e)
+{
+	e->prev = limit->newest;
+	e->next = NULL;
+	if (limit->newest != NULL)
+		limit->newest->next = e;
+	else
+		limit->oldest = e;
+	limit->newest = e;
+}
+
+/* Returns an expired entry, or NULL when there is none. The list is in the
+ * order in which the windows were started, so while the clock runs forward,
+ * windows that ended are at its start. Once the clock went back, windows
+ * that now start in the future are at its start, or at its end if it went
+ * back again since the last failure.
+ * NOTE: after the clock went back, the list is no longer ordered by window
+ * start, so an expired entry in its middle can be missed, and its first
+ * entry may not be the one whose window started first. Keeping it sorted
+ * would cost a walk of the list on every failure until the clock catches
+ * up. */
+static struct ratelimit_entry *
+ratelimit_find_expired(struct ratelimit *limit, time_t now)
+{
+	if (limit->oldest != NULL && ratelimit_expired(limit, limit->oldest, now))
+		return limit->oldest;
+	if (limit->newest != NULL && ratelimit_expired(limit, limit->newest, now))
+		return limit->newest;
 	return NULL;
 }
 
-/* Returns a free or expired entry, else the one whose window started
- * first. */
+/* Returns an entry for a new address, unlinked and out of the map: an
+ * expired one, else a new one while the table has room, else the one whose
+ * window started first. */
 static struct ratelimit_entry *
-ratelimit_slot(struct ratelimit *limit, time_t now)
+ratelimit_take_entry(struct ratelimit *limit, time_t now)
 {
-	struct ratelimit_entry *oldest = &limit->entries[0];
+	struct ratelimit_entry *e = ratelimit_find_expired(limit, now);
+	struct ratelimit_entry *removed;
 
-	for (size_t i = 0; i < limit->entry_count; i++) {
-		struct ratelimit_entry *e = &limit->entries[i];
-
-		if (!e->used || ratelimit_expired(limit, e, now))
-			return e;
-		if (e->window_start < oldest->window_start)
-			oldest = e;
+	if (e == NULL && limit->entry_count < limit->max_entries) {
+		limit->entry_count++;
+		return xcalloc(1, sizeof(*e));
 	}
-	return oldest;
+
+	if (e == NULL)
+		e = limit->oldest;
+	removed = strmap_remove(limit->by_address, e->address);
+	assert(removed == e);
+	(void)removed;
+	ratelimit_unlink(limit, e);
+	return e;
 }
 
 unsigned
 ratelimit_check(struct ratelimit *limit, const char *address, time_t now)
 {
+	char key[RATELIMIT_ADDRESS_MAX];
 	struct ratelimit_entry *e;
 	unsigned wait = 0;
 
+	ratelimit_key(address, key);
 	pthread_mutex_lock(&limit->lock);
-	e = ratelimit_find(limit, address);
+	e = strmap_get(limit->by_address, key);
 	if (e != NULL && !ratelimit_expired(limit, e, now) &&
 	    e->failures >= limit->max_failures)
 		wait = (unsigned)(e->window_start + limit->window - now);
@@ -106,20 +169,26 @@ ratelimit_check(struct ratelimit *limit, const char *address, time_t now)
 bool
 ratelimit_fail(struct ratelimit *limit, const char *address, time_t now)
 {
+	char key[RATELIMIT_ADDRESS_MAX];
 	struct ratelimit_entry *e;
 	bool locked;
 
+	ratelimit_key(address, key);
 	pthread_mutex_lock(&limit->lock);
-	e = ratelimit_find(limit, address);
+	e = strmap_get(limit->by_address, key);
 	if (e == NULL) {
-		e = ratelimit_slot(limit, now);
-		e->used = true;
-		snprintf(e->address, sizeof(e->address), "%s", address);
+		e = ratelimit_take_entry(limit, now);
+		memcpy(e->address, key, strlen(key) + 1);
+		strmap_add(limit->by_address, e->address, e);
 		e->window_start = now;
 		e->failures = 0;
+		ratelimit_append(limit, e);
 	} else if (ratelimit_expired(limit, e, now)) {
+		/* The window restarts, so the entry moves to the end. */
+		ratelimit_unlink(limit, e);
 		e->window_start = now;
 		e->failures = 0;
+		ratelimit_append(limit, e);
 	}
 	e->failures++;
 	locked = e->failures == limit->max_failures;

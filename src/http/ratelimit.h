@@ -10,9 +10,13 @@
 
 struct ratelimit;	/* thread-safe */
 
-/* Returns a limiter that tracks at most max_entries addresses. When the
- * table is full, the entry whose window started first is replaced, so
- * memory stays bounded however many addresses fail. */
+/* Returns a limiter that tracks at most max_entries addresses, allocating
+ * entries as addresses fail. A new address takes the entry of an expired
+ * window, else a new entry while there are fewer than max_entries, else
+ * the entry whose window started first, so memory stays bounded however
+ * many addresses fail. After the clock went back, the entry replaced may
+ * be another one. Checks and failures take constant time on average,
+ * whatever max_entries is. */
 struct ratelimit *ratelimit_new(unsigned max_failures, unsigned window_seconds,
     size_t max_entries);
 void ratelimit_free(struct ratelimit *limit);

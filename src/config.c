@@ -472,10 +472,8 @@ config_parse_login_limit(struct config_parser *p, json_t *auth, struct config *c
 	    HTTP_LOGIN_DEFAULT_MAX_FAILURES, 1, 1000000);
 	out->window_seconds = (unsigned)config_int(p, l, "auth.loginLimit",
 	    "windowSeconds", HTTP_LOGIN_DEFAULT_WINDOW_SECONDS, 1, 86400);
-	/* The table is searched linearly under one lock on every request with
-	 * credentials, so its maximum is far below that of the caches. */
 	out->tracked_addresses = (size_t)config_int(p, l, "auth.loginLimit",
-	    "trackedAddresses", HTTP_LOGIN_DEFAULT_TRACKED_ADDRESSES, 1, 65536);
+	    "trackedAddresses", HTTP_LOGIN_DEFAULT_TRACKED_ADDRESSES, 1, 1000000);
 }
 
 static void

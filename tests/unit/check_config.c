@@ -224,11 +224,11 @@ static const struct {
 	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"loginLimit\": {\"windowSeconds\": 1.5}}}",
 	  "\"auth.loginLimit.windowSeconds\" must be an integer from 1 to 86400" },
 	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"loginLimit\": {\"trackedAddresses\": 0}}}",
-	  "\"auth.loginLimit.trackedAddresses\" must be an integer from 1 to 65536" },
-	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"loginLimit\": {\"trackedAddresses\": 65537}}}",
-	  "\"auth.loginLimit.trackedAddresses\" must be an integer from 1 to 65536" },
+	  "\"auth.loginLimit.trackedAddresses\" must be an integer from 1 to 1000000" },
+	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"loginLimit\": {\"trackedAddresses\": 1000001}}}",
+	  "\"auth.loginLimit.trackedAddresses\" must be an integer from 1 to 1000000" },
 	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": {\"loginLimit\": {\"trackedAddresses\": true}}}",
-	  "\"auth.loginLimit.trackedAddresses\" must be an integer from 1 to 65536" },
+	  "\"auth.loginLimit.trackedAddresses\" must be an integer from 1 to 1000000" },
 	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"trust\": {\"anchors\": [\"s\"]}}", "duplicate" },
 	{ "{\"trust\": {\"anchors\": [\"r\"]}, \"limits\": {\"maxObjectsInSet\": 0}}", "limits.maxObjectsInSet" },
 };
@@ -300,11 +300,11 @@ START_TEST(config_auth_login_limit_options)
 
 	c = config_from_text("{\"trust\": {\"anchors\": [\"r\"]}, \"auth\": "
 	    "{\"loginLimit\": {\"maxFailures\": 1000000, \"windowSeconds\": 86400, "
-	    "\"trackedAddresses\": 65536}}}", &error);
+	    "\"trackedAddresses\": 1000000}}}", &error);
 	ck_assert_msg(c != NULL, "%s", error);
 	ck_assert_uint_eq(c->login_limit.max_failures, 1000000);
 	ck_assert_uint_eq(c->login_limit.window_seconds, 86400);
-	ck_assert_uint_eq(c->login_limit.tracked_addresses, 65536);
+	ck_assert_uint_eq(c->login_limit.tracked_addresses, 1000000);
 	config_free(c);
 
 	/* One option set, the others keep their defaults. */

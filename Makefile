@@ -63,7 +63,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILDDIR)/fuzz/%,$(sort $(wildcard test
 fuzz_request_OBJS = $(patsubst %,$(BUILDDIR)/obj/jmap/%.o,request resultref session core) \
 	$(call module_objs,util)
 
-.PHONY: all check check-unit check-integration check-sanitize demo deps \
+.PHONY: all check check-unit check-sanitize demo deps \
 	clean install bench format fuzz fuzz-bins
 all: $(BUILDDIR)/smimegw
 

@@ -39,7 +39,7 @@ enum chaincache_outcome {
 	/* The caller verifies the chain and does not store the result. This
 	 * happens when the verification of another thread that it waited for
 	 * failed, when a certificate of the cached chain is not yet valid at
-	 * now, or always when the TTL is 0. */
+	 * now, or always when the TTL is 0 or less. */
 	CHAINCACHE_VERIFY_ONLY,
 };
 

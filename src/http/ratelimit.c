@@ -107,15 +107,13 @@ ratelimit_append(struct ratelimit *limit, struct ratelimit_entry *e)
 }
 
 /* Returns an expired entry, or NULL when there is none. The list is in the
- * order in which the windows were started, so while the clock runs forward,
- * windows that ended are at its start. Once the clock went back, windows
- * that now start in the future are at its start, or at its end if it went
- * back again since the last failure.
- * NOTE: after the clock went back, the list is no longer ordered by window
- * start, so an expired entry in its middle can be missed, and its first
- * entry may not be the one whose window started first. Keeping it sorted
- * would cost a walk of the list on every failure until the clock catches
- * up. */
+ * order in which windows started, so while the clock runs forward, an
+ * ended window is at its start. A window that starts in the future after
+ * the clock went back is at its start or its end.
+ * NOTE: after the clock goes back, the list is no longer sorted by window
+ * start, so an expired entry in its middle can be missed and its first entry
+ * may not be the oldest. Keeping it sorted would cost a walk of the list on
+ * every failure until the clock catches up. */
 static struct ratelimit_entry *
 ratelimit_find_expired(struct ratelimit *limit, time_t now)
 {

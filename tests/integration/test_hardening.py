@@ -197,6 +197,13 @@ class DerivedDaemon:
             self.kill()
             raise AssertionError(f"smimegw {self.name} did not stop within {timeout} s of SIGTERM")
 
+    def stop_expecting_success(self):
+        """Stop with SIGTERM and raise AssertionError, with the end of the
+        daemon's output, unless it exits with 0."""
+        status = self.stop()
+        if status != 0:
+            raise AssertionError(f"smimegw exited with {status}: {self.read_output()[-2000:]}")
+
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
@@ -527,11 +534,9 @@ class ConcurrencyLimitTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         try:
-            status = cls.daemon.stop()
+            cls.daemon.stop_expecting_success()
         finally:
             cls.blackhole.close()
-        if status != 0:
-            raise AssertionError(f"smimegw exited with {status}: {cls.daemon.read_output()[-2000:]}")
 
     def start_stuck_request(self, method, path, body, results):
         """Start a request with Basic credentials, which hangs in the
@@ -649,9 +654,7 @@ class FailedLoginTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        status = cls.daemon.stop()
-        if status != 0:
-            raise AssertionError(f"smimegw exited with {status}: {cls.daemon.read_output()[-2000:]}")
+        cls.daemon.stop_expecting_success()
 
     def basic(self, user, password):
         raw = f"{user}:{password}".encode()
@@ -738,9 +741,7 @@ class LoginLimitOptionTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        status = cls.daemon.stop()
-        if status != 0:
-            raise AssertionError(f"smimegw exited with {status}: {cls.daemon.read_output()[-2000:]}")
+        cls.daemon.stop_expecting_success()
 
     def login(self, password, source):
         raw = f"{ENV['ALICE_EMAIL']}:{password}".encode()

@@ -157,7 +157,8 @@ store_read(const char *path, size_t max_size, char **data_r, size_t *len_r,
 	return STORE_ERROR;
 }
 
-/* Writes path atomically and returns once the new name survives a crash. */
+/* Writes path atomically, creating its folder when needed, and returns once
+ * the new name survives a crash. */
 static int
 store_write(struct store *store, const char *path, const struct fs_part *parts,
     size_t count, char **error_r)
@@ -166,7 +167,9 @@ store_write(struct store *store, const char *path, const struct fs_part *parts,
 	int ret;
 
 	*strrchr(dir, '/') = '\0';
-	ret = fs_write_atomic_parts(path, parts, count, 0600, error_r);
+	ret = fs_mkdirs(dir, 0700, error_r);
+	if (ret == 0)
+		ret = fs_write_atomic_parts(path, parts, count, 0600, error_r);
 	if (ret == 0)
 		ret = dirsync_sync(store->dirsync, dir, error_r);
 	free(dir);
@@ -547,17 +550,15 @@ store_blob_check(const char *account_id, const char **type, char **error_r)
 	return 0;
 }
 
-/* Writes the blob file at path in dir: type, LF, content. */
+/* Writes the blob file at path: type, LF, content. */
 static int
-store_blob_write(struct store *store, const char *dir, const char *path,
-    const char *type, const void *data, size_t len, char **error_r)
+store_blob_write(struct store *store, const char *path, const char *type,
+    const void *data, size_t len, char **error_r)
 {
 	struct fs_part parts[] = {
 		{ type, strlen(type) }, { "\n", 1 }, { data, len },
 	};
 
-	if (fs_mkdirs(dir, 0700, error_r) < 0)
-		return -1;
 	return store_write(store, path, parts, 3, error_r);
 }
 
@@ -566,7 +567,7 @@ store_blob_put(struct store *store, const char *account_id, const void *data,
     size_t len, const char *type, char **blob_id_r, char **error_r)
 {
 	char blob_id[STORE_BLOB_ID_SIZE], old_type[STORE_TYPE_MAX_LEN + 1];
-	char *dir = NULL, *path = NULL, *error = NULL;
+	char *path = NULL, *error = NULL;
 	size_t header_len, old_size;
 	enum store_status status;
 	bool legacy = false;
@@ -579,8 +580,7 @@ store_blob_put(struct store *store, const char *account_id, const void *data,
 		return -1;
 	}
 
-	dir = xasprintf("%s/accounts/%s/blobs", store->root, account_id);
-	path = xasprintf("%s/%s", dir, blob_id);
+	path = xasprintf("%s/accounts/%s/blobs/%s", store->root, account_id, blob_id);
 	/* The id is the content's hash, so an existing blob of the same type
 	 * needs no write. A damaged one is replaced. */
 	status = store_blob_open(path, &fd, old_type, &header_len, &old_size, &legacy,
@@ -616,14 +616,13 @@ store_blob_put(struct store *store, const char *account_id, const void *data,
 			*error_r = xasprintf("unlink(%s) failed: %s", type_path, strerror(errno));
 		free(type_path);
 		if (removed < 0 ||
-		    store_blob_write(store, dir, path, type, data, len, error_r) < 0)
+		    store_blob_write(store, path, type, data, len, error_r) < 0)
 			goto out;
 	}
 	*blob_id_r = xstrdup(blob_id);
 	ret = 0;
 out:
 	free(path);
-	free(dir);
 	return ret;
 }
 
@@ -631,17 +630,15 @@ int
 store_blob_add(struct store *store, const char *account_id, const void *data,
     size_t len, const char *type, char **blob_id_r, char **error_r)
 {
-	char *dir, *path, *blob_id;
+	char *path, *blob_id;
 	int ret;
 
 	if (store_blob_check(account_id, &type, error_r) < 0)
 		return -1;
 	blob_id = store_new_id('B');
-	dir = xasprintf("%s/accounts/%s/blobs", store->root, account_id);
-	path = xasprintf("%s/%s", dir, blob_id);
-	ret = store_blob_write(store, dir, path, type, data, len, error_r);
+	path = xasprintf("%s/accounts/%s/blobs/%s", store->root, account_id, blob_id);
+	ret = store_blob_write(store, path, type, data, len, error_r);
 	free(path);
-	free(dir);
 	if (ret < 0) {
 		free(blob_id);
 		return -1;
@@ -766,9 +763,9 @@ int
 store_email_put(struct store *store, const char *account_id,
     const char *email_id, json_t *record, char **error_r)
 {
-	char *dir, *path, *text;
+	char *path, *text;
 	size_t len;
-	int ret = -1;
+	int ret;
 
 	if (store_check_ids(account_id, "email id", email_id, error_r) < 0)
 		return -1;
@@ -791,15 +788,11 @@ store_email_put(struct store *store, const char *account_id,
 		return -1;
 	}
 
-	dir = xasprintf("%s/accounts/%s/emails", store->root, account_id);
 	path = store_email_path(store, account_id, email_id);
 	struct fs_part part = { text, len };
 
-	if (fs_mkdirs(dir, 0700, error_r) == 0 &&
-	    store_write(store, path, &part, 1, error_r) == 0)
-		ret = 0;
+	ret = store_write(store, path, &part, 1, error_r);
 	free(path);
-	free(dir);
 	free(text);
 	return ret;
 }
@@ -1051,11 +1044,8 @@ store_state_write(struct store *store, const char *account_id, uint64_t value,
 	char *path = xasprintf("%s/state", dir);
 	char *text = xasprintf("%llu", (unsigned long long)value);
 	struct fs_part part = { text, strlen(text) };
-	int ret = -1;
+	int ret = store_write(store, path, &part, 1, error_r);
 
-	if (fs_mkdirs(dir, 0700, error_r) == 0 &&
-	    store_write(store, path, &part, 1, error_r) == 0)
-		ret = 0;
 	free(text);
 	free(path);
 	free(dir);
